@@ -1,0 +1,178 @@
+// Package metrics holds hashproxy's Prometheus collectors, registered on a
+// registry the caller owns, and the admin HTTP server that exposes them.
+//
+// Handles are resolved once, when a pool or server is set up, so the request
+// path only increments counters it already holds: no label lookup, no
+// allocation. Label values come from configuration (pool and server names)
+// or from fixed sets (Commands, ErrorKinds), never from request data.
+package metrics
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// namespace prefixes every hashproxy metric name.
+const namespace = "hashproxy"
+
+// Label names.
+const (
+	labelPool    = "pool"
+	labelServer  = "server"
+	labelCommand = "command"
+	labelKind    = "kind"
+	labelResult  = "result"
+)
+
+// DurationBuckets are the upper bounds, in seconds, of the upstream request
+// duration histogram: from 50µs, a fast loopback round trip, to 1s, beyond
+// any sensible upstream timeout.
+var DurationBuckets = []float64{
+	0.00005, 0.0001, 0.00025, 0.0005,
+	0.001, 0.0025, 0.005,
+	0.01, 0.025, 0.05,
+	0.1, 0.25, 0.5, 1,
+}
+
+// BuildInfo identifies the running binary in hashproxy_build_info.
+type BuildInfo struct {
+	Version string
+	Commit  string
+	// GoVersion is the toolchain that built the binary; empty means
+	// runtime.Version().
+	GoVersion string
+}
+
+// Metrics holds every hashproxy collector on one registry. Its methods are
+// safe for concurrent use.
+type Metrics struct {
+	requests    *prometheus.CounterVec
+	hits        *prometheus.CounterVec
+	misses      *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	up          *prometheus.GaugeVec
+	connections *prometheus.GaugeVec
+	ringShare   *prometheus.GaugeVec
+
+	clientConns *prometheus.GaugeVec
+	accepted    *prometheus.CounterVec
+	rejected    *prometheus.CounterVec
+	bytesIn     *prometheus.CounterVec
+	bytesOut    *prometheus.CounterVec
+
+	reloadSuccess prometheus.Counter
+	reloadFailure prometheus.Counter
+
+	mu      sync.Mutex // guards servers and pools
+	servers map[serverKey]*Server
+	pools   map[string]*Pool
+}
+
+// New creates hashproxy's collectors and registers them on reg, together
+// with the Go runtime and process collectors and hashproxy_build_info.
+// It panics if reg already holds any of them, as registering twice is a
+// programming error.
+func New(reg *prometheus.Registry, build BuildInfo) *Metrics {
+	serverLabels := []string{labelPool, labelServer}
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_total",
+			Help: "Requests forwarded to a memcached node, by command; each key of a multi-key retrieval counts once toward the node that owns it.",
+		}, []string{labelPool, labelServer, labelCommand}),
+		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "get_hits_total",
+			Help: "Keys a memcached node found, counted once per key of a retrieval.",
+		}, serverLabels),
+		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "get_misses_total",
+			Help: "Keys a memcached node did not find, counted once per key of a retrieval.",
+		}, serverLabels),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "upstream_errors_total",
+			Help: "Requests to a memcached node that failed, by kind of failure.",
+		}, []string{labelPool, labelServer, labelKind}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "upstream_request_duration_seconds",
+			Help:    "Time from queueing a request for a memcached node to reading its complete response.",
+			Buckets: DurationBuckets,
+		}, serverLabels),
+		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "server_up",
+			Help: "1 while a memcached node is serving, 0 while it is marked down or ejected.",
+		}, serverLabels),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "upstream_connections",
+			Help: "Open connections to a memcached node.",
+		}, serverLabels),
+		ringShare: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "ring_share",
+			Help: "Share of the pool's hash space a memcached node owns, from 0 to 1.",
+		}, serverLabels),
+		clientConns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "client_connections",
+			Help: "Open client connections.",
+		}, []string{labelPool}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "client_connections_accepted_total",
+			Help: "Client connections accepted.",
+		}, []string{labelPool}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "client_connections_rejected_total",
+			Help: "Client connections refused, because the pool was at its connection limit.",
+		}, []string{labelPool}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "client_bytes_received_total",
+			Help: "Bytes read from clients.",
+		}, []string{labelPool}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "client_bytes_sent_total",
+			Help: "Bytes written to clients.",
+		}, []string{labelPool}),
+		servers: make(map[serverKey]*Server),
+		pools:   make(map[string]*Pool),
+	}
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "config_reloads_total",
+		Help: "Configuration reloads, by result.",
+	}, []string{labelResult})
+	m.reloadSuccess = reloads.WithLabelValues("success")
+	m.reloadFailure = reloads.WithLabelValues("failure")
+
+	goVersion := build.GoVersion
+	if goVersion == "" {
+		goVersion = runtime.Version()
+	}
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help: "Always 1; the labels identify the running binary.",
+		ConstLabels: prometheus.Labels{
+			"version":   build.Version,
+			"commit":    build.Commit,
+			"goversion": goVersion,
+		},
+	})
+	buildInfo.Set(1)
+
+	reg.MustRegister(
+		m.requests, m.hits, m.misses, m.errors, m.duration,
+		m.up, m.connections, m.ringShare,
+		m.clientConns, m.accepted, m.rejected, m.bytesIn, m.bytesOut,
+		reloads, buildInfo,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// ConfigReload counts one configuration reload, successful or not.
+func (m *Metrics) ConfigReload(ok bool) {
+	if ok {
+		m.reloadSuccess.Inc()
+		return
+	}
+	m.reloadFailure.Inc()
+}
