@@ -1,0 +1,125 @@
+// Package proto implements the memcached text protocol as a proxy needs it:
+// a request parser that answers malformed requests the way memcached does,
+// a parser for the replies of an upstream memcached, and writers for the
+// replies the proxy composes itself.
+//
+// Parsers read through fixed-size buffers and hand out sub-slices of them,
+// so parsing a request or a reply allocates nothing in steady state.
+package proto
+
+// Command identifies a request's verb.
+type Command uint8
+
+// The commands hashproxy understands. The zero Command is not a command.
+const (
+	CmdGet Command = iota + 1
+	CmdGets
+	CmdGat
+	CmdGats
+	CmdSet
+	CmdAdd
+	CmdReplace
+	CmdAppend
+	CmdPrepend
+	CmdCas
+	CmdDelete
+	CmdIncr
+	CmdDecr
+	CmdTouch
+	CmdFlushAll
+	CmdVersion
+	CmdVerbosity
+	CmdStats
+	CmdQuit
+)
+
+// NumCommands is one more than the largest Command, for arrays indexed by
+// Command.
+const NumCommands = int(CmdQuit) + 1
+
+var commandNames = [NumCommands]string{
+	CmdGet:       "get",
+	CmdGets:      "gets",
+	CmdGat:       "gat",
+	CmdGats:      "gats",
+	CmdSet:       "set",
+	CmdAdd:       "add",
+	CmdReplace:   "replace",
+	CmdAppend:    "append",
+	CmdPrepend:   "prepend",
+	CmdCas:       "cas",
+	CmdDelete:    "delete",
+	CmdIncr:      "incr",
+	CmdDecr:      "decr",
+	CmdTouch:     "touch",
+	CmdFlushAll:  "flush_all",
+	CmdVersion:   "version",
+	CmdVerbosity: "verbosity",
+	CmdStats:     "stats",
+	CmdQuit:      "quit",
+}
+
+// String returns the command's verb as sent on the wire, e.g. "flush_all",
+// or "unknown" for a value that is not a command.
+func (c Command) String() string {
+	if int(c) < NumCommands && c != 0 {
+		return commandNames[c]
+	}
+	return "unknown"
+}
+
+// Retrieval reports whether c is get, gets, gat or gats.
+func (c Command) Retrieval() bool { return c >= CmdGet && c <= CmdGats }
+
+// Storage reports whether c is set, add, replace, append, prepend or cas.
+func (c Command) Storage() bool { return c >= CmdSet && c <= CmdCas }
+
+// touches reports whether c is gat or gats, whose first argument is an
+// expiration time.
+func (c Command) touches() bool { return c == CmdGat || c == CmdGats }
+
+// lookupCommand returns the command named by verb, or 0 when there is none.
+// Verbs are case-sensitive, as in memcached.
+func lookupCommand(verb []byte) Command {
+	switch string(verb) {
+	case "get":
+		return CmdGet
+	case "gets":
+		return CmdGets
+	case "gat":
+		return CmdGat
+	case "gats":
+		return CmdGats
+	case "set":
+		return CmdSet
+	case "add":
+		return CmdAdd
+	case "replace":
+		return CmdReplace
+	case "append":
+		return CmdAppend
+	case "prepend":
+		return CmdPrepend
+	case "cas":
+		return CmdCas
+	case "delete":
+		return CmdDelete
+	case "incr":
+		return CmdIncr
+	case "decr":
+		return CmdDecr
+	case "touch":
+		return CmdTouch
+	case "flush_all":
+		return CmdFlushAll
+	case "version":
+		return CmdVersion
+	case "verbosity":
+		return CmdVerbosity
+	case "stats":
+		return CmdStats
+	case "quit":
+		return CmdQuit
+	}
+	return 0
+}
