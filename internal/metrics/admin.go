@@ -37,8 +37,9 @@ const (
 
 // NewAdmin returns an admin server for reg. ready reports why the proxy is
 // not ready to serve, or nil when it is; a nil ready means always ready.
-// pprof mounts the Go profiler under /debug/pprof/. A nil log discards logs.
-func NewAdmin(reg *prometheus.Registry, ready func() error, pprof bool, log *zap.Logger) *Admin {
+// enablePprof mounts the Go profiler under /debug/pprof/. A nil log discards
+// logs.
+func NewAdmin(reg *prometheus.Registry, ready func() error, enablePprof bool, log *zap.Logger) *Admin {
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -51,7 +52,7 @@ func NewAdmin(reg *prometheus.Registry, ready func() error, pprof bool, log *zap
 	}))
 	a.mux.HandleFunc("GET /healthz", serveHealthz)
 	a.mux.HandleFunc("GET /readyz", a.serveReadyz)
-	if pprof {
+	if enablePprof {
 		mountPprof(a.mux)
 	}
 	a.srv = &http.Server{
