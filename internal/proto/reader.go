@@ -54,6 +54,11 @@ func (r *Reader) Buffered() int {
 // the client, then close the connection if its Close is set, else go on
 // reading. Any other error is an I/O error (io.EOF at a request boundary,
 // io.ErrUnexpectedEOF within one, a reset): close the connection.
+//
+// One refusal still fills req: a set over the max item size leaves its
+// command and key in req.Cmd and req.Keys[0], because memcached then drops
+// the key's old value so that it cannot be read stale; a proxy deletes the
+// key to do the same.
 func (r *Reader) Read(req *Request) error {
 	req.reset()
 	r.dropScratch()
@@ -75,6 +80,9 @@ func (r *Reader) Read(req *Request) error {
 		// A refused storage command whose data block memcached would have
 		// read: skip the block too, without buffering it.
 		r.swallow = need
+		if req.Cmd == CmdSet && rerr == errTooLarge.get(req.NoReply) {
+			req.Keys = append(req.Keys, r.tok.at(content, 1))
+		}
 		return rerr
 	}
 	if rerr != nil {
