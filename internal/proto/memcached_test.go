@@ -95,7 +95,7 @@ var wireCases = []wireCase{
 	{name: "get_key_ending_in_cr", in: "get a\r\r\n", want: "CLIENT_ERROR bad command line format\r\n",
 		differs: "keys with control characters are refused", memcached: "END\r\n"},
 	{name: "set_key_with_del_byte_skips_block", in: "set a\x7fb 0 0 1\r\nb\r\nget a\r\n",
-		want: "CLIENT_ERROR bad command line format\r\nEND\r\n",
+		want:    "CLIENT_ERROR bad command line format\r\nEND\r\n",
 		differs: "keys with control characters are refused", memcached: "STORED\r\nEND\r\n"},
 	{name: "delete_key_with_control_byte", in: "delete a\x00b\r\n", want: "CLIENT_ERROR bad command line format\r\n",
 		differs: "keys with control characters are refused", memcached: "NOT_FOUND\r\n"},
