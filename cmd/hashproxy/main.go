@@ -45,6 +45,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newCheckCmd())
 	root.AddCommand(newRingCmd())
 	return root
 }

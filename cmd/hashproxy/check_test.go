@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCmd runs the root command in-process with args and returns what it
+// wrote to stdout and stderr.
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err = root.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestCheckValid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
+	body := `admin:
+  listen: ""
+pools:
+  main:
+    listen: 127.0.0.1:22122
+    hash: md5
+    hash_tag: "{}"
+    distribution: modula
+    servers:
+      - 127.0.0.1:11311:1
+      - 127.0.0.1:11312:20 big
+`
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCmd(t, "check", "--config", path)
+	if err != nil || errOut != "" {
+		t.Fatalf("err %v, stderr %q", err, errOut)
+	}
+	want := path + `: ok
+admin  off
+log    info, console
+
+pool "main"
+  listen        127.0.0.1:22122
+  hash          md5, hash tag {}
+  distribution  modula
+  SERVER           NAME  WEIGHT
+  127.0.0.1:11311  -     1
+  127.0.0.1:11312  big   20
+`
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+func TestCheckExamples(t *testing.T) {
+	for _, name := range []string{"hashproxy.yaml", "nutcracker.yml"} {
+		path := filepath.Join("..", "..", "configs", name)
+		out, _, err := runCmd(t, "check", "-c", path)
+		if err != nil || !strings.HasPrefix(out, path+": ok\n") {
+			t.Errorf("%s: err %v, output\n%s", name, err, out)
+		}
+	}
+}
+
+func TestCheckProblems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nutcracker.yml")
+	body := "a:\n  listen: 127.0.0.1:22122\n  hash: sha1\n  servers:\n    - 127.0.0.1:11211:0\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCmd(t, "check", "--config", path)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("err %v, want exit code 1", err)
+	}
+	if out != "" {
+		t.Errorf("stdout %q, want nothing", out)
+	}
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	if len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], path+`:3: pool "a": hash: "sha1" is not one of`) ||
+		lines[1] != path+`:5: pool "a": server "127.0.0.1:11211": weight 0 is out of range [1, 10000]` {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
+
+func TestCheckUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"check"}, 2, "check: --config FILE is required"},
+		{[]string{"check", "--config", filepath.Join(t.TempDir(), "missing.yml")}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		_, _, err := runCmd(t, tt.args...)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != tt.code || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%v: got %v, want exit %d with %q", tt.args, err, tt.code, tt.msg)
+		}
+	}
+}

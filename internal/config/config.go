@@ -1,0 +1,108 @@
+// Package config loads hashproxy's configuration from YAML: a twemproxy
+// nutcracker.yml, accepted unchanged, or hashproxy's native format, which
+// adds the admin listener and logging. Config is plain data; Load and Parse
+// fill in defaults and validate, reporting every problem with its file and
+// line.
+package config
+
+import "time"
+
+// Config is a complete hashproxy configuration.
+type Config struct {
+	// Path is the file the configuration was read from, "" when it was
+	// built in code.
+	Path string
+	// Pools are the server pools, in file order. Each has its own listener.
+	Pools []Pool
+	// Admin is the HTTP listener for metrics and health checks.
+	Admin Admin
+	// Log sets up logging.
+	Log Log
+
+	// lines maps a position key (see key) to the line it was read from;
+	// nil for a configuration built in code.
+	lines map[string]int
+}
+
+// Admin configures the admin HTTP listener (/metrics, /healthz, /readyz).
+type Admin struct {
+	// Listen is the "host:port" to serve on; "" turns the listener off.
+	Listen string
+	// Pprof adds the net/http/pprof handlers under /debug/pprof/.
+	Pprof bool
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string
+	// Format is console or json.
+	Format string
+}
+
+// Pool is one server pool: a listen address, a key placement scheme and the
+// memcached servers it spreads keys over.
+type Pool struct {
+	// Name identifies the pool in logs and metrics.
+	Name string
+	// Listen is the "host:port" clients connect to; port 0 picks a free one.
+	Listen string
+	// Hash is the key hash function, one of twemproxy's names (HashNames).
+	Hash string
+	// HashTag is "" or two characters: when a key contains both, only the
+	// part between them is hashed.
+	HashTag string
+	// Distribution is the placement scheme: ketama, modula or md5_ring.
+	Distribution string
+	// Replicas is the number of md5_ring points per server (per unit of
+	// weight).
+	Replicas int
+	// Timeout bounds every request to a server.
+	Timeout time.Duration
+	// Backlog is the listen backlog.
+	Backlog int
+	// Preconnect dials every server at start instead of on first use.
+	Preconnect bool
+	// ClientConnections is the maximum number of client connections;
+	// 0 means unlimited.
+	ClientConnections int
+	// ServerConnections is the number of connections to each server.
+	ServerConnections int
+	// AutoEjectHosts removes a failing server from the ring while it is
+	// down, moving its keys to the others.
+	AutoEjectHosts bool
+	// ServerRetryTimeout is how long a failed server stays down before it
+	// is tried again.
+	ServerRetryTimeout time.Duration
+	// ServerFailureLimit is the number of consecutive failures that mark a
+	// server down.
+	ServerFailureLimit int
+	// MaxItemSize is the largest value a client may store, in bytes.
+	MaxItemSize int
+	// MaxLineLength is the longest command line a client may send, in bytes.
+	MaxLineLength int
+	// MaxKeys is the most keys one retrieval command may name.
+	MaxKeys int
+	// MaxInflight is the most pipelined requests one client connection may
+	// have in flight.
+	MaxInflight int
+	// IdleTimeout closes a client connection idle this long; 0 never does.
+	IdleTimeout time.Duration
+	// Servers are the memcached nodes, in file order.
+	Servers []Server
+}
+
+// Server is one memcached node of a pool.
+type Server struct {
+	// Addr is "host:port".
+	Addr string
+	// Host is the host part of Addr.
+	Host string
+	// Port is the port part of Addr.
+	Port int
+	// Weight is the node's relative share of keys.
+	Weight int
+	// Name is the alias given after the address ("host:port:weight name"),
+	// or "".
+	Name string
+}

@@ -1,0 +1,52 @@
+package config
+
+import "time"
+
+// Defaults, in one place. Where twemproxy has a default, it is kept unless
+// noted.
+const (
+	// DefaultAdminListen is the admin HTTP listener's address.
+	DefaultAdminListen = "127.0.0.1:22123"
+	// DefaultListen is a native pool's listen address (twemproxy's format
+	// requires one).
+	DefaultListen = "127.0.0.1:22122"
+	// DefaultPoolName names the pool of a configuration built from flags.
+	DefaultPoolName = "default"
+
+	defaultTimeout            = 400 * time.Millisecond // twemproxy: none (wait forever)
+	defaultServerRetryTimeout = 30 * time.Second
+	defaultClientConnections  = 1024 // memcached's default maxconns; twemproxy: unlimited
+	defaultServerConnections  = 2    // twemproxy: 1
+	defaultMaxItemSize        = 1 << 20
+	defaultMaxLineLength      = 256 << 10
+)
+
+// Default returns a configuration with every default set and no pools.
+func Default() Config {
+	return Config{
+		Admin: Admin{Listen: DefaultAdminListen},
+		Log:   Log{Level: "info", Format: "console"},
+	}
+}
+
+// DefaultPool returns a pool named DefaultPoolName with every default set and
+// no servers.
+func DefaultPool() Pool {
+	return Pool{
+		Name:               DefaultPoolName,
+		Listen:             DefaultListen,
+		Hash:               "fnv1a_64",
+		Distribution:       "ketama",
+		Replicas:           100,
+		Timeout:            defaultTimeout,
+		Backlog:            512,
+		ClientConnections:  defaultClientConnections,
+		ServerConnections:  defaultServerConnections,
+		ServerRetryTimeout: defaultServerRetryTimeout,
+		ServerFailureLimit: 2,
+		MaxItemSize:        defaultMaxItemSize,
+		MaxLineLength:      defaultMaxLineLength,
+		MaxKeys:            10000,
+		MaxInflight:        256,
+	}
+}

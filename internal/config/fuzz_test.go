@@ -1,0 +1,85 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"hashproxy.yaml", "nutcracker.yml"} {
+		data, err := os.ReadFile(filepath.Join(examples, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		"",
+		"# only a comment\n",
+		"---\n...\n",
+		"a:\n  listen: 127.0.0.1:22122\n  servers:\n    - 127.0.0.1:11211:1\n",
+		"a: &x\n  listen: :1\n  servers: [h:1:1]\nb: *x\n",
+		"a:\n  listen: :1\n  <<: {hash: md5}\n",
+		"pools:\n  a: {servers: ['[::1]:1:1 n']}\nadmin: {listen: ''}\nlog: {level: debug}\n",
+		"pools: {}\n",
+		"pools: [a]\n",
+		"? [a]\n: b\n",
+		"a:\n  timeout: 9223372036854775807\n  max_keys: 0x10\n  backlog: 1_000\n",
+		"a:\n  listen: [\n",
+		"a: !!binary aGVsbG8=\n",
+		"a:\n  servers:\n    - ' '\n    - ':1:1'\n    - 'h:1:1 a b'\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.yml", data)
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) || len(ce.Problems) == 0 || cfg != nil {
+				t.Fatalf("error %v (%T) with config %v", err, err, cfg)
+			}
+			for _, p := range ce.Problems {
+				if p.File != "f.yml" || p.Msg == "" || p.Line < 0 {
+					t.Fatalf("bad problem %+v", p)
+				}
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("parsed config does not validate: %v", err)
+		}
+		for _, p := range cfg.Pools {
+			if len(p.Servers) == 0 || p.Timeout <= 0 {
+				t.Fatalf("pool %q accepted without servers or timeout", p.Name)
+			}
+		}
+	})
+}
+
+func FuzzParseServer(f *testing.F) {
+	for _, s := range []string{
+		"127.0.0.1:11211:1", "127.0.0.1:11211", "h:1:2 name", "[::1]:11211:3 six",
+		"", ":", "::", "h:", ":1:1", "h:1:x", "h:1:1 a b", "::1:11211:1",
+		"/tmp/s:1", "h:99999999999999999999:1", "[h]:1:1\t n", "h:+1:-1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		srv, err := ParseServer(s)
+		if err != nil {
+			return
+		}
+		// What parsed must read back the same when written out again.
+		again := srv.Addr + ":" + strconv.Itoa(srv.Weight)
+		if srv.Name != "" {
+			again += " " + srv.Name
+		}
+		back, err := ParseServer(again)
+		if err != nil || back != srv {
+			t.Fatalf("%q parsed to %+v, which writes as %q and reads back as %+v, %v", s, srv, again, back, err)
+		}
+	})
+}

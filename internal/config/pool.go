@@ -1,0 +1,106 @@
+package config
+
+import (
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// pool decodes one pool's mapping, starting from DefaultPool. requireListen
+// is set for twemproxy's format, where listen has no default.
+func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
+	p := DefaultPool()
+	p.Name = name.Value
+	d.mark(name, "pools", p.Name)
+	entries, ok := d.entries(m, p.Name, "pool")
+	hasListen := !ok // a pool that is not a mapping is reported already
+	for _, e := range entries {
+		d.mark(e.value, "pools", p.Name, e.key)
+		switch e.key {
+		case "listen":
+			hasListen = true
+			d.str(e, p.Name, &p.Listen)
+		case "hash":
+			d.str(e, p.Name, &p.Hash)
+		case "hash_tag":
+			d.str(e, p.Name, &p.HashTag)
+		case "distribution":
+			d.str(e, p.Name, &p.Distribution)
+		case "replicas":
+			d.integer(e, p.Name, &p.Replicas)
+		case "timeout":
+			d.duration(e, p.Name, &p.Timeout)
+		case "backlog":
+			d.integer(e, p.Name, &p.Backlog)
+		case "preconnect":
+			d.boolean(e, p.Name, &p.Preconnect)
+		case "client_connections":
+			d.integer(e, p.Name, &p.ClientConnections)
+		case "server_connections":
+			d.integer(e, p.Name, &p.ServerConnections)
+		case "auto_eject_hosts":
+			d.boolean(e, p.Name, &p.AutoEjectHosts)
+		case "server_retry_timeout":
+			d.duration(e, p.Name, &p.ServerRetryTimeout)
+		case "server_failure_limit":
+			d.integer(e, p.Name, &p.ServerFailureLimit)
+		case "max_item_size":
+			d.integer(e, p.Name, &p.MaxItemSize)
+		case "max_line_length":
+			d.integer(e, p.Name, &p.MaxLineLength)
+		case "max_keys":
+			d.integer(e, p.Name, &p.MaxKeys)
+		case "max_inflight":
+			d.integer(e, p.Name, &p.MaxInflight)
+		case "idle_timeout":
+			d.duration(e, p.Name, &p.IdleTimeout)
+		case "servers":
+			p.Servers = d.servers(e, p.Name)
+		case "redis":
+			var redis bool
+			if d.boolean(e, p.Name, &redis) && redis {
+				d.problem(e.value, p.Name, "redis pools are not supported: hashproxy speaks the memcached protocol only")
+			}
+		case "redis_auth":
+			d.problem(e.knode, p.Name, "redis_auth: only valid for a redis pool, and redis pools are not supported")
+		case "redis_db":
+			// Accepted and unused, as twemproxy does for a memcached pool.
+			var db int
+			d.integer(e, p.Name, &db)
+		case "tcpkeepalive":
+			// Accepted and unused: TCP keep-alive is always on.
+			var keepalive bool
+			d.boolean(e, p.Name, &keepalive)
+		default:
+			d.problem(e.knode, p.Name, "unknown key %q", e.key)
+		}
+	}
+	if requireListen && !hasListen {
+		d.problem(name, p.Name, "listen: missing (twemproxy's format requires it)")
+	}
+	return p
+}
+
+// servers decodes a pool's list of "host:port:weight [name]" strings.
+func (d *decoder) servers(e entry, pool string) []Server {
+	if e.value.Kind != yaml.SequenceNode {
+		d.problem(e.value, pool, "servers: must be a list of \"host:port:weight [name]\"")
+		return nil
+	}
+	out := make([]Server, 0, len(e.value.Content))
+	for _, n := range e.value.Content {
+		n = resolve(n)
+		if n.Kind != yaml.ScalarNode {
+			d.problem(n, pool, "servers: each must be \"host:port:weight [name]\"")
+			continue
+		}
+		s, err := parseServer(n.Value)
+		if err != nil {
+			d.problem(n, pool, "%v", err)
+			continue
+		}
+		d.mark(n, "pools", pool, "servers", strconv.Itoa(len(out)))
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// ParseServer parses a server written as "host:port[:weight] [name]", the
+// form of twemproxy's servers list (where the weight is required). IPv6
+// hosts go in brackets: "[::1]:11211:1". A missing weight is 1. Ranges are
+// checked by Validate, not here.
+func ParseServer(s string) (Server, error) {
+	srv, err := parseServer(s)
+	if err != nil {
+		return Server{}, fmt.Errorf("config: %w", err)
+	}
+	return srv, nil
+}
+
+// parseServer is ParseServer with errors that are not package-prefixed, for
+// problems that already say where they are.
+func parseServer(s string) (Server, error) {
+	addr, name, hasName := strings.Cut(strings.TrimSpace(s), " ")
+	if hasName {
+		name = strings.TrimSpace(name)
+		if name == "" || strings.ContainsAny(name, " \t") {
+			return Server{}, fmt.Errorf("server %q: want \"host:port:weight [name]\" with a name without spaces", s)
+		}
+	}
+	if strings.HasPrefix(addr, "/") {
+		return Server{}, fmt.Errorf("server %q: unix sockets are not supported, use host:port", s)
+	}
+	weight := 1
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		i := strings.LastIndexByte(addr, ':')
+		if i < 0 {
+			return Server{}, fmt.Errorf("server %q: want \"host:port:weight [name]\"", s)
+		}
+		w, werr := strconv.Atoi(addr[i+1:])
+		if werr != nil {
+			return Server{}, fmt.Errorf("server %q: weight %q is not a number", s, addr[i+1:])
+		}
+		weight = w
+		host, port, err = net.SplitHostPort(addr[:i])
+		if err != nil {
+			return Server{}, fmt.Errorf("server %q: %w", s, addrError(err))
+		}
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return Server{}, fmt.Errorf("server %q: port %q is not a number", s, port)
+	}
+	return Server{
+		Addr:   net.JoinHostPort(host, strconv.Itoa(p)),
+		Host:   host,
+		Port:   p,
+		Weight: weight,
+		Name:   name,
+	}, nil
+}
+
+// addrError strips the address that *net.AddrError repeats, since the
+// message around it already quotes the address.
+func addrError(err error) error {
+	var ae *net.AddrError
+	if errors.As(err, &ae) {
+		return errors.New(ae.Err)
+	}
+	return err
+}
