@@ -36,7 +36,9 @@ func ketamaName(n Node) string {
 // ketamaPoints is how many points twemproxy gives a node of weight w out of
 // total over n nodes. It computes in float32 and adds 1e-10 in double, as
 // twemproxy's C does; the explicit conversions keep Go from fusing or
-// widening any step, so rounding matches.
+// widening any step, so rounding matches. A node whose weight is tiny next
+// to the others' can get no points, and then owns no keys, as in
+// twemproxy.
 func ketamaPoints(w, total, n int) int {
 	pct := float32(w) / float32(total)
 	x := float32(float32(float32(pct*ketamaPointsPerServer)/4) * float32(n))
