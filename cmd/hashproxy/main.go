@@ -47,5 +47,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newRingCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }

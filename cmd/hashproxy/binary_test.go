@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"hashproxy/internal/testenv"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// hashproxyBinary builds the hashproxy binary once per test run.
+func hashproxyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hashproxy-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "hashproxy")
+		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// runningProxy is a hashproxy process started by a test.
+type runningProxy struct {
+	cmd    *exec.Cmd
+	addr   string
+	admin  string
+	output *bytes.Buffer
+	exited chan error
+}
+
+// startBinary writes a native config with one pool over the given memcached
+// nodes (extra lines are added to the pool) and runs `hashproxy serve`.
+func startBinary(t *testing.T, nodes []*testenv.Process, extra string) *runningProxy {
+	t.Helper()
+	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
+	var servers strings.Builder
+	for _, n := range nodes {
+		servers.WriteString("      - " + n.Addr + ":1\n")
+	}
+	cfg := fmt.Sprintf("admin:\n  listen: 127.0.0.1:%d\nlog:\n  level: debug\npools:\n  main:\n    listen: 127.0.0.1:%d\n%s    servers:\n%s",
+		adminPort, port, extra, servers.String())
+	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rp := &runningProxy{
+		cmd:    exec.Command(hashproxyBinary(t), "serve", "--config", path),
+		addr:   "127.0.0.1:" + strconv.Itoa(port),
+		admin:  "127.0.0.1:" + strconv.Itoa(adminPort),
+		output: &bytes.Buffer{},
+		exited: make(chan error, 1),
+	}
+	rp.cmd.Stdout, rp.cmd.Stderr = rp.output, rp.output
+	if err := rp.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { rp.exited <- rp.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = rp.cmd.Process.Kill()
+		<-rp.exited
+		if t.Failed() {
+			t.Logf("hashproxy output:\n%s", rp.output)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", rp.addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return rp
+		}
+		select {
+		case err := <-rp.exited:
+			rp.exited <- err
+			t.Fatalf("hashproxy exited: %v\n%s", err, rp.output)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hashproxy not listening on %s\n%s", rp.addr, rp.output)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM and returns the exit error, within a time limit.
+func (rp *runningProxy) stop(t *testing.T) error {
+	t.Helper()
+	if err := rp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-rp.exited:
+		rp.exited <- err
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("hashproxy did not exit after SIGTERM")
+		return nil
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"hashproxy/internal/config"
+	"hashproxy/internal/metrics"
+	"hashproxy/internal/proxy"
+)
+
+// serveOptions are the flags of `hashproxy serve`.
+type serveOptions struct {
+	configPath   string
+	listen       string
+	servers      []string
+	adminListen  string
+	logLevel     string
+	logFormat    string
+	drainTimeout time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the proxy",
+		Long: `Run the proxy with the pools of a configuration file (hashproxy's own format
+or a twemproxy nutcracker.yml), or, without a file, one pool from --listen and
+--server flags.
+
+SIGTERM and SIGINT stop it gracefully: it stops accepting, answers the
+requests already sent (up to --drain-timeout), then exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.config(cmd)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return o.run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.configPath, "config", "c", "", "configuration file (native YAML or twemproxy nutcracker.yml)")
+	f.StringVar(&o.listen, "listen", config.DefaultListen, "without --config: address the pool listens on")
+	f.StringArrayVar(&o.servers, "server", nil, "without --config: a memcached server as host:port[:weight] [name] (repeatable)")
+	f.StringVar(&o.adminListen, "admin-listen", config.DefaultAdminListen, "admin HTTP address for /metrics, /healthz, /readyz (\"\" turns it off); overrides the file")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error; overrides the file")
+	f.StringVar(&o.logFormat, "log-format", "console", "log format: console or json; overrides the file")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for in-flight requests")
+	return cmd
+}
+
+// config loads the configuration file, or builds one from flags, and
+// applies the overriding flags.
+func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
+	var cfg *config.Config
+	flags := cmd.Flags()
+	switch {
+	case o.configPath != "" && (flags.Changed("listen") || flags.Changed("server")):
+		return nil, errors.New("--listen and --server build a configuration; they cannot be used with --config")
+	case o.configPath != "":
+		c, err := config.Load(o.configPath)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	case len(o.servers) == 0:
+		return nil, errors.New("give --config FILE, or at least one --server host:port")
+	default:
+		c := config.Default()
+		pool := config.DefaultPool()
+		pool.Listen = o.listen
+		for _, s := range o.servers {
+			srv, err := config.ParseServer(s)
+			if err != nil {
+				return nil, err
+			}
+			pool.Servers = append(pool.Servers, srv)
+		}
+		c.Pools = []config.Pool{pool}
+		cfg = &c
+	}
+	if flags.Changed("admin-listen") {
+		cfg.Admin.Listen = o.adminListen
+	}
+	if flags.Changed("log-level") {
+		cfg.Log.Level = o.logLevel
+	}
+	if flags.Changed("log-format") {
+		cfg.Log.Format = o.logFormat
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// run serves until ctx ends (SIGTERM, SIGINT), then shuts down gracefully.
+func (o *serveOptions) run(ctx context.Context, cfg *config.Config) error {
+	log, err := newLogger(cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+
+	reg := prometheus.NewRegistry()
+	met := metrics.New(reg, metrics.BuildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()})
+	px, err := proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met})
+	if err != nil {
+		return err
+	}
+	if err := px.Start(); err != nil {
+		_ = px.Shutdown(context.Background())
+		return err
+	}
+
+	var admin *metrics.Admin
+	adminErr := make(chan error, 1)
+	if cfg.Admin.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			_ = px.Shutdown(context.Background())
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		admin = metrics.NewAdmin(reg, px.Ready, cfg.Admin.Pprof, log.Named("admin"))
+		log.Info("admin listening", zap.String("listen", ln.Addr().String()))
+		go func() { adminErr <- admin.Serve(ln) }()
+	}
+	log.Info("hashproxy started", zap.String("version", version), zap.Int("pools", len(cfg.Pools)))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case err := <-adminErr:
+			if err != nil {
+				log.Error("admin listener failed", zap.Error(err))
+			}
+		case <-hup:
+			log.Warn("SIGHUP: configuration reload is not supported yet; ignoring")
+		}
+	}
+
+	log.Info("shutting down", zap.Duration("drain_timeout", o.drainTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)
+	defer cancel()
+	if admin != nil {
+		_ = admin.Shutdown(sctx)
+	}
+	if err := px.Shutdown(sctx); err != nil {
+		log.Warn("drain timeout: closed remaining client connections", zap.Error(err))
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,129 @@
+package proxy
+
+import (
+	"sync"
+
+	"hashproxy/internal/proto"
+	"hashproxy/internal/upstream"
+)
+
+// dispatch routes one parsed request and queues its pending reply. It
+// returns false when the connection must stop reading (quit).
+func (c *clientConn) dispatch(req *proto.Request) bool {
+	switch req.Cmd {
+	case proto.CmdGet, proto.CmdGets, proto.CmdGat, proto.CmdGats:
+		c.retrieve(req)
+	case proto.CmdFlushAll:
+		c.broadcast(req)
+	case proto.CmdVersion:
+		c.pending <- pending{kind: replyLocal, local: c.p.stats.versionReply}
+	case proto.CmdVerbosity:
+		c.pending <- pending{kind: replyLocal, local: proto.ReplyOK, noreply: req.NoReply}
+	case proto.CmdStats:
+		// Sub-commands ("stats items", "stats slabs", ...) describe one
+		// node's memory: the proxy answers them with ERROR, as memcached
+		// answers one it does not know; ask the nodes directly.
+		if len(req.Args) > 0 {
+			c.pending <- pending{kind: replyLocal, local: proto.ReplyError}
+		} else {
+			c.pending <- pending{kind: replyStats}
+		}
+	case proto.CmdQuit:
+		c.pending <- pending{kind: replyClose}
+		return false
+	default:
+		c.forward(req, c.p.routes.Load().pick(req.Keys[0]), 0)
+	}
+	return true
+}
+
+// forward sends req unchanged (but for noreply) to node n. nkeys is the
+// number of keys of a retrieval, for the hit and miss counts.
+func (c *clientConn) forward(req *proto.Request, n *node, nkeys int) {
+	op := getOp()
+	op.Cmd = req.Cmd
+	op.Req = req.AppendUpstream(op.Req)
+	n.srv.Do(op, c.affinity)
+	c.pending <- pending{kind: replySingle, op: op, node: n, nkeys: nkeys, noreply: req.NoReply}
+}
+
+// retrieve handles get, gets, gat and gats: keys on one node go there as
+// they are; keys on several nodes are split into one request per node and
+// merged back in the client's key order.
+func (c *clientConn) retrieve(req *proto.Request) {
+	r := c.p.routes.Load()
+	if len(req.Keys) == 1 {
+		c.forward(req, r.pick(req.Keys[0]), 1)
+		return
+	}
+	m := getMulti()
+	if m.split(r, req) == 1 {
+		n := m.nodes[0]
+		putMulti(m)
+		c.forward(req, n, len(req.Keys))
+		return
+	}
+	m.send(req, c.affinity)
+	c.pending <- pending{kind: replyMulti, multi: m}
+}
+
+// broadcast sends flush_all to every node of the ring.
+func (c *clientConn) broadcast(req *proto.Request) {
+	r := c.p.routes.Load()
+	m := getMulti()
+	for _, n := range r.nodes {
+		op := getOp()
+		op.Cmd = req.Cmd
+		op.Req = req.AppendUpstream(op.Req)
+		m.ops = append(m.ops, op)
+		m.nodes = append(m.nodes, n)
+		n.srv.Do(op, c.affinity)
+	}
+	c.pending <- pending{kind: replyBroadcast, multi: m, noreply: req.NoReply}
+}
+
+// writeBroadcast writes "OK" when every node answered "OK", else the first
+// other answer.
+func (c *clientConn) writeBroadcast(m *multiGet, noreply bool) {
+	var failure []byte
+	for i, op := range m.ops {
+		c.await(op)
+		m.nodes[i].observe(op, 0)
+		switch {
+		case failure != nil:
+		case op.Err != nil:
+			failure = op.Err.Reply
+		case string(op.Reply) != "OK\r\n":
+			failure = op.Reply
+		}
+	}
+	if noreply {
+		return
+	}
+	if failure != nil {
+		c.reply(failure)
+		return
+	}
+	c.reply(proto.ReplyOK)
+}
+
+// maxPooledBuf is the largest buffer an op keeps when returned to the pool;
+// larger ones (big values) are left to the garbage collector.
+const maxPooledBuf = 64 << 10
+
+var opPool = sync.Pool{New: func() any { return upstream.NewOp() }}
+
+// getOp returns an empty op from the pool.
+func getOp() *upstream.Op { return opPool.Get().(*upstream.Op) }
+
+// putOp returns a completed op to the pool.
+func putOp(op *upstream.Op) {
+	op.Reset()
+	if cap(op.Reply) > maxPooledBuf {
+		op.Reply = nil
+	}
+	if cap(op.Req) > maxPooledBuf {
+		op.Req = nil
+	}
+	opPool.Put(op)
+}

@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hashproxy/internal/config"
+	"hashproxy/internal/metrics"
+	"hashproxy/internal/testenv"
+)
+
+// testProxy is a proxy in front of real memcached nodes.
+type testProxy struct {
+	px    *Proxy
+	addr  string
+	nodes []*testenv.Process
+	cfg   config.Pool
+	reg   *prometheus.Registry
+}
+
+// startProxy starts n memcached nodes and a proxy in front of them; edit
+// may change the pool's settings before it starts.
+func startProxy(t *testing.T, n int, edit func(*config.Pool)) *testProxy {
+	t.Helper()
+	tp := &testProxy{}
+	pc := config.DefaultPool()
+	pc.Listen = "127.0.0.1:0"
+	for i := 0; i < n; i++ {
+		mc := testenv.StartMemcached(t)
+		tp.nodes = append(tp.nodes, mc)
+		pc.Servers = append(pc.Servers, config.Server{Addr: mc.Addr, Host: "127.0.0.1", Port: mc.Port, Weight: 1})
+	}
+	if edit != nil {
+		edit(&pc)
+	}
+	tp.cfg = pc
+	tp.reg = prometheus.NewRegistry()
+	met := metrics.New(tp.reg, metrics.BuildInfo{Version: "test"})
+	px, err := New(&config.Config{Pools: []config.Pool{pc}}, Options{Version: "test", Metrics: met})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := px.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := px.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	tp.px = px
+	tp.addr = px.Addr(pc.Name).String()
+	return tp
+}
+
+// exchange sends raw bytes to addr and reads the reply until it ends with
+// want's length of bytes or the connection goes quiet for a moment.
+func exchange(t *testing.T, addr string, req []byte) []byte {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	return readQuiet(c, 300*time.Millisecond)
+}
+
+// readQuiet reads until the peer closes or sends nothing for quiet.
+func readQuiet(c net.Conn, quiet time.Duration) []byte {
+	var out bytes.Buffer
+	buf := make([]byte, 64<<10)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(quiet))
+		n, err := c.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			return out.Bytes()
+		}
+	}
+}
+
+// rawClient is a line-oriented memcached connection for tests.
+type rawClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+func (r *rawClient) send(s string) {
+	r.t.Helper()
+	if _, err := io.WriteString(r.c, s); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// line reads one reply line, without its "\r\n".
+func (r *rawClient) line() string {
+	r.t.Helper()
+	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	l, err := r.br.ReadString('\n')
+	if err != nil {
+		r.t.Fatalf("read: %v (got %q)", err, l)
+	}
+	return string(bytes.TrimSuffix([]byte(l), []byte("\r\n")))
+}

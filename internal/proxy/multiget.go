@@ -1,0 +1,139 @@
+package proxy
+
+import (
+	"bytes"
+	"sync"
+
+	"hashproxy/internal/proto"
+	"hashproxy/internal/upstream"
+)
+
+// multiGet is a retrieval split over several nodes (or, reused, flush_all
+// sent to all of them). Everything it holds is reused through a pool.
+type multiGet struct {
+	keyBuf []byte   // the client's keys, copied, back to back
+	keys   [][]byte // each key, in the client's order, sliced from keyBuf
+	owner  []int    // owner[i] is the index in ops of the op asking for keys[i]
+	opOf   []int    // ring index → index in ops, or -1
+	nodes  []*node  // nodes[j] serves ops[j]
+	opKeys [][][]byte
+	ops    []*upstream.Op
+	pos    []int // merge cursor into each op's reply
+}
+
+var multiPool = sync.Pool{New: func() any { return new(multiGet) }}
+
+func getMulti() *multiGet { return multiPool.Get().(*multiGet) }
+
+// putMulti releases m and its ops.
+func putMulti(m *multiGet) {
+	for _, op := range m.ops {
+		putOp(op)
+	}
+	clear(m.nodes)
+	m.nodes = m.nodes[:0]
+	m.ops = m.ops[:0]
+	if cap(m.keyBuf) > maxPooledBuf {
+		m.keyBuf = nil
+	}
+	multiPool.Put(m)
+}
+
+// split copies req's keys and groups them by owning node, returning the
+// number of nodes involved.
+func (m *multiGet) split(r *routes, req *proto.Request) int {
+	m.keyBuf = m.keyBuf[:0]
+	for _, k := range req.Keys {
+		m.keyBuf = append(m.keyBuf, k...)
+	}
+	m.keys = m.keys[:0]
+	m.owner = m.owner[:0]
+	off := 0
+	for _, k := range req.Keys {
+		m.keys = append(m.keys, m.keyBuf[off:off+len(k):off+len(k)])
+		off += len(k)
+	}
+	if cap(m.opOf) < len(r.nodes) {
+		m.opOf = make([]int, len(r.nodes))
+	}
+	m.opOf = m.opOf[:len(r.nodes)]
+	for i := range m.opOf {
+		m.opOf[i] = -1
+	}
+	for _, k := range m.keys {
+		ri := r.ring.Pick(k)
+		j := m.opOf[ri]
+		if j < 0 {
+			j = len(m.nodes)
+			m.opOf[ri] = j
+			m.nodes = append(m.nodes, r.nodes[ri])
+			if j < cap(m.opKeys) {
+				m.opKeys = m.opKeys[:j+1]
+				m.opKeys[j] = m.opKeys[j][:0]
+			} else {
+				m.opKeys = append(m.opKeys, nil)
+			}
+		}
+		m.owner = append(m.owner, j)
+		m.opKeys[j] = append(m.opKeys[j], k)
+	}
+	return len(m.nodes)
+}
+
+// send issues one retrieval per node for that node's keys, on the
+// connections that affinity selects.
+func (m *multiGet) send(req *proto.Request, affinity uint32) {
+	for j, n := range m.nodes {
+		op := getOp()
+		op.Cmd = req.Cmd
+		op.Req = req.AppendRetrieval(op.Req, m.opKeys[j])
+		m.ops = append(m.ops, op)
+		n.srv.Do(op, affinity)
+	}
+}
+
+// writeMulti waits for every node's reply and writes the hits in the
+// client's key order, then one END. Keys whose node failed count as misses,
+// unless every node failed: then the client gets the first failure.
+func (c *clientConn) writeMulti(m *multiGet) {
+	failed := 0
+	var failure []byte
+	for j, op := range m.ops {
+		c.await(op)
+		m.nodes[j].observe(op, len(m.opKeys[j]))
+		switch {
+		case op.Err != nil:
+			failed++
+			if failure == nil {
+				failure = op.Err.Reply
+			}
+		case !bytes.HasSuffix(op.Reply, proto.ReplyEnd):
+			failed++ // an error line from the node
+			if failure == nil {
+				failure = op.Reply
+			}
+		}
+	}
+	if failed == len(m.ops) {
+		c.reply(failure)
+		return
+	}
+	m.pos = m.pos[:0]
+	for range m.ops {
+		m.pos = append(m.pos, 0)
+	}
+	for i, k := range m.keys {
+		j := m.owner[i]
+		op := m.ops[j]
+		if op.Err != nil {
+			continue
+		}
+		key, block, rest, ok := proto.NextValue(op.Reply[m.pos[j]:])
+		if !ok || !bytes.Equal(key, k) {
+			continue // a miss: the node returned nothing for this key
+		}
+		c.reply(block)
+		m.pos[j] = len(op.Reply) - len(rest)
+	}
+	c.reply(proto.ReplyEnd)
+}
