@@ -14,9 +14,9 @@ const (
 	DefaultPoolName = "default"
 
 	defaultTimeout            = 400 * time.Millisecond // twemproxy: none (wait forever)
-	defaultServerRetryTimeout = 30 * time.Second
-	defaultClientConnections  = 1024 // memcached's default maxconns; twemproxy: unlimited
-	defaultServerConnections  = 2    // twemproxy: 1
+	defaultServerRetryTimeout = time.Second            // twemproxy: 30s, a blind retry; here the interval between probes
+	defaultClientConnections  = 1024                   // memcached's default maxconns; twemproxy: unlimited
+	defaultServerConnections  = 2                      // twemproxy: 1
 	defaultMaxItemSize        = 1 << 20
 	defaultMaxLineLength      = 256 << 10
 )
