@@ -32,6 +32,7 @@ func startProxy(t *testing.T, n int, edit func(*config.Pool)) *testProxy {
 	tp := &testProxy{}
 	pc := config.DefaultPool()
 	pc.Listen = "127.0.0.1:0"
+	pc.Timeout = 2 * time.Second // generous: CI machines are busy
 	for i := 0; i < n; i++ {
 		mc := testenv.StartMemcached(t)
 		tp.nodes = append(tp.nodes, mc)
@@ -62,8 +63,16 @@ func startProxy(t *testing.T, n int, edit func(*config.Pool)) *testProxy {
 	return tp
 }
 
-// exchange sends raw bytes to addr and reads the reply until it ends with
-// want's length of bytes or the connection goes quiet for a moment.
+// marker ends every exchange: its reply is unique, so a reader knows the
+// replies to everything before it have arrived.
+const (
+	marker      = "set __marker__ 0 0 4\r\nDONE\r\nget __marker__\r\n"
+	markerReply = "STORED\r\nVALUE __marker__ 0 4\r\nDONE\r\nEND\r\n"
+)
+
+// exchange sends raw bytes to addr, followed by the marker, and returns
+// every reply before the marker's; it also returns early when the peer
+// closes the connection.
 func exchange(t *testing.T, addr string, req []byte) []byte {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -71,10 +80,18 @@ func exchange(t *testing.T, addr string, req []byte) []byte {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
+	go func() { _, _ = c.Write(append(append([]byte{}, req...), marker...)) }()
+	var out bytes.Buffer
+	buf := make([]byte, 64<<10)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !bytes.HasSuffix(out.Bytes(), []byte(markerReply)) {
+		n, err := c.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			return out.Bytes()
+		}
 	}
-	return readQuiet(c, 300*time.Millisecond)
+	return bytes.TrimSuffix(out.Bytes(), []byte(markerReply))
 }
 
 // readQuiet reads until the peer closes or sends nothing for quiet.
