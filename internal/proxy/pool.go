@@ -32,8 +32,9 @@ type pool struct {
 	ejectM sync.Mutex // serialises route rebuilds on node state changes
 
 	ln       net.Listener
-	mu       sync.Mutex // guards clients
+	mu       sync.Mutex // guards clients and draining
 	clients  map[*clientConn]struct{}
+	draining bool // set by stopReading: new clients are stopped at once
 	nclients atomic.Int64
 	wg       sync.WaitGroup // accept loop and client goroutines
 }
@@ -161,6 +162,11 @@ func (p *pool) accept(nc net.Conn) {
 	c := newClientConn(p, nc)
 	p.mu.Lock()
 	p.clients[c] = struct{}{}
+	if p.draining {
+		// Accepted just as the pool began shutting down: it reads nothing
+		// and closes.
+		c.stopReading()
+	}
 	p.mu.Unlock()
 	p.wg.Add(2)
 	go c.readRequests()
@@ -181,6 +187,7 @@ func (p *pool) forget(c *clientConn) {
 func (p *pool) stopReading() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.draining = true
 	for c := range p.clients {
 		c.stopReading()
 	}
