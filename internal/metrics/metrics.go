@@ -49,14 +49,13 @@ type BuildInfo struct {
 // Metrics holds every hashproxy collector on one registry. Its methods are
 // safe for concurrent use.
 type Metrics struct {
-	requests    *prometheus.CounterVec
-	hits        *prometheus.CounterVec
-	misses      *prometheus.CounterVec
-	errors      *prometheus.CounterVec
-	duration    *prometheus.HistogramVec
-	up          *prometheus.GaugeVec
-	connections *prometheus.GaugeVec
-	ringShare   *prometheus.GaugeVec
+	requests  *prometheus.CounterVec
+	hits      *prometheus.CounterVec
+	misses    *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	up        *prometheus.GaugeVec
+	ringShare *prometheus.GaugeVec
 
 	clientConns *prometheus.GaugeVec
 	accepted    *prometheus.CounterVec
@@ -67,7 +66,7 @@ type Metrics struct {
 	reloadSuccess prometheus.Counter
 	reloadFailure prometheus.Counter
 
-	mu      sync.Mutex // guards servers and pools
+	mu      sync.Mutex // guards servers, pools and each Server's countConns
 	servers map[serverKey]*Server
 	pools   map[string]*Pool
 }
@@ -103,10 +102,6 @@ func New(reg *prometheus.Registry, build BuildInfo) *Metrics {
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "server_up",
 			Help: "1 while a memcached node is serving, 0 while it is marked down or ejected.",
-		}, serverLabels),
-		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "upstream_connections",
-			Help: "Open connections to a memcached node.",
 		}, serverLabels),
 		ringShare: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "ring_share",
@@ -159,7 +154,7 @@ func New(reg *prometheus.Registry, build BuildInfo) *Metrics {
 
 	reg.MustRegister(
 		m.requests, m.hits, m.misses, m.errors, m.duration,
-		m.up, m.connections, m.ringShare,
+		m.up, newConnectionsCollector(m), m.ringShare,
 		m.clientConns, m.accepted, m.rejected, m.bytesIn, m.bytesOut,
 		reloads, buildInfo,
 		collectors.NewGoCollector(),

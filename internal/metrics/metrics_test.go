@@ -28,7 +28,7 @@ func TestServerHandles(t *testing.T) {
 	s.Errors("timeout").Inc()
 	s.ByKind[len(ErrorKinds)-1].Inc() // queue_full
 	s.Up.Set(1)
-	s.Connections.Set(2)
+	s.CountConnections(func() int { return 2 })
 	s.RingShare.Set(0.25)
 	s.Duration.Observe(0.00007)
 	s.Duration.Observe(0.003)
@@ -353,7 +353,6 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		s.ByKind[0].Inc()
 		s.Duration.Observe(0.0004)
 		s.Up.Set(1)
-		s.Connections.Inc()
 		p.BytesIn.Add(64)
 		p.BytesOut.Add(128)
 		p.ClientConnections.Dec()

@@ -44,13 +44,12 @@ type Server struct {
 	Duration prometheus.Observer
 	// Up is 1 while the node serves, 0 while it is down or ejected.
 	Up prometheus.Gauge
-	// Connections is the number of open connections to the node.
-	Connections prometheus.Gauge
 	// RingShare is the node's share of the hash space, from 0 to 1.
 	RingShare prometheus.Gauge
 
 	m          *Metrics
 	pool, name string
+	countConns func() int // guarded by m.mu; see CountConnections
 }
 
 // Server returns the handles of the named server in the named pool, creating
@@ -65,17 +64,16 @@ func (m *Metrics) Server(pool, server string) *Server {
 		return s
 	}
 	s := &Server{
-		ByCommand:   make([]prometheus.Counter, len(Commands)),
-		ByKind:      make([]prometheus.Counter, len(ErrorKinds)),
-		Hits:        m.hits.WithLabelValues(pool, server),
-		Misses:      m.misses.WithLabelValues(pool, server),
-		Duration:    m.duration.WithLabelValues(pool, server),
-		Up:          m.up.WithLabelValues(pool, server),
-		Connections: m.connections.WithLabelValues(pool, server),
-		RingShare:   m.ringShare.WithLabelValues(pool, server),
-		m:           m,
-		pool:        pool,
-		name:        server,
+		ByCommand: make([]prometheus.Counter, len(Commands)),
+		ByKind:    make([]prometheus.Counter, len(ErrorKinds)),
+		Hits:      m.hits.WithLabelValues(pool, server),
+		Misses:    m.misses.WithLabelValues(pool, server),
+		Duration:  m.duration.WithLabelValues(pool, server),
+		Up:        m.up.WithLabelValues(pool, server),
+		RingShare: m.ringShare.WithLabelValues(pool, server),
+		m:         m,
+		pool:      pool,
+		name:      server,
 	}
 	for i, c := range Commands {
 		s.ByCommand[i] = m.requests.WithLabelValues(pool, server, c)
@@ -127,7 +125,6 @@ func (m *Metrics) deleteServerSeries(match prometheus.Labels) {
 	m.misses.DeletePartialMatch(match)
 	m.duration.DeletePartialMatch(match)
 	m.up.DeletePartialMatch(match)
-	m.connections.DeletePartialMatch(match)
 	m.ringShare.DeletePartialMatch(match)
 }
 
