@@ -48,5 +48,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newRingCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }
