@@ -1,0 +1,90 @@
+package proto
+
+import (
+	"strings"
+	"testing"
+)
+
+// loopReader returns the same bytes over and over.
+type loopReader struct {
+	b   []byte
+	off int
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], l.b[l.off:])
+		n += k
+		l.off = (l.off + k) % len(l.b)
+	}
+	return n, nil
+}
+
+// benchRead parses req, repeated, b.N times.
+func benchRead(b *testing.B, req string) {
+	r := NewReader(&loopReader{b: []byte(req)}, Limits{})
+	var parsed Request
+	b.SetBytes(int64(len(req)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Read(&parsed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadGet(b *testing.B) { benchRead(b, "get user:12345:profile\r\n") }
+
+func BenchmarkReadGetTenKeys(b *testing.B) {
+	benchRead(b, "get"+strings.Repeat(" user:12345:profile", 10)+"\r\n")
+}
+
+func BenchmarkReadSet100(b *testing.B) {
+	benchRead(b, "set user:12345:profile 0 3600 100\r\n"+strings.Repeat("v", 100)+"\r\n")
+}
+
+func BenchmarkReadSet100K(b *testing.B) {
+	benchRead(b, "set user:12345:profile 0 3600 100000\r\n"+strings.Repeat("v", 100_000)+"\r\n")
+}
+
+func BenchmarkAppendUpstream(b *testing.B) {
+	r := NewReader(strings.NewReader("set user:12345:profile 0 3600 100 noreply\r\n"+strings.Repeat("v", 100)+"\r\n"), Limits{})
+	var req Request
+	if err := r.Read(&req); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = req.AppendUpstream(buf[:0])
+	}
+}
+
+func BenchmarkReadReplyValue(b *testing.B) {
+	reply := "VALUE user:12345:profile 0 100\r\n" + strings.Repeat("v", 100) + "\r\nEND\r\n"
+	rr := NewReplyReader(&loopReader{b: []byte(reply)}, 0)
+	out := make([]byte, 0, 256)
+	b.SetBytes(int64(len(reply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if out, _, err = rr.ReadReply(out[:0], CmdGet); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadReplyValue100K(b *testing.B) {
+	reply := "VALUE user:12345:profile 0 100000\r\n" + strings.Repeat("v", 100_000) + "\r\nEND\r\n"
+	rr := NewReplyReader(&loopReader{b: []byte(reply)}, 0)
+	out := make([]byte, 0, 128<<10)
+	b.SetBytes(int64(len(reply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if out, _, err = rr.ReadReply(out[:0], CmdGet); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

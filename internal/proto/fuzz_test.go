@@ -1,0 +1,140 @@
+package proto
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// fuzzLimits are small, so that fuzzing reaches every limit.
+var fuzzLimits = Limits{MaxLineLength: 1000, MaxItemSize: 5000, MaxKeys: 20}
+
+func FuzzReader(f *testing.F) {
+	for _, c := range wireCases {
+		if len(c.in) <= 2*bufSize {
+			f.Add([]byte(c.in))
+		}
+	}
+	for _, s := range []string{
+		"", "\x80", "get a", "set a 0 0 5\r\nab", "set a 0 0 4999\r\n", "set a 0 0 5001\r\nxx",
+		"get a b c d e f g h i j k l m n o p q r s t u\r\n", "gat 1 a b c d e f g h i j k l m n o p q r s t\r\n",
+		"flush_all noreply noreply\r\n", "delete a 0 0\r\n", "stats a b c d e f g h i j k l m n o p q r s t u v\r\n",
+		"set a 0 0 1\r\n\x80\r\nget a\r\n", "incr a 1 noreply\r\ndecr a 2\r\ntouch a 3 noreply\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		// A hang shows up as a crash with its input, not as a stalled fuzzer.
+		tm := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("hang on %q", in)) })
+		defer tm.Stop()
+		whole := checkRequests(t, bytes.NewReader(in))
+		bytewise := checkRequests(t, &chunkReader{s: string(in), n: 3})
+		if !reflect.DeepEqual(whole, bytewise) {
+			t.Fatalf("read whole %q\nin 3-byte reads %q", whole, bytewise)
+		}
+	})
+}
+
+// checkRequests reads every request in rd within fuzzLimits, checking that
+// scratch memory stays within the limits and that each accepted request,
+// encoded by AppendUpstream, parses back to itself.
+func checkRequests(t *testing.T, rd io.Reader) []string {
+	r := NewReader(rd, fuzzLimits)
+	var req, again Request
+	var out []string
+	for range 10_000 {
+		err := r.Read(&req)
+		out = append(out, outcome(&req, err))
+		if cap(r.long) > fuzzLimits.MaxLineLength+2+bufSize || cap(r.data) > fuzzLimits.MaxItemSize+2 ||
+			cap(r.tok.s) > 2*(fuzzLimits.MaxKeys+2) {
+			t.Fatalf("scratch beyond limits: line %d, data %d, tokens %d", cap(r.long), cap(r.data), cap(r.tok.s))
+		}
+		var perr *Error
+		if errors.As(err, &perr) {
+			if perr.Close {
+				return out
+			}
+			continue
+		}
+		if err != nil {
+			return out
+		}
+		up := req.AppendUpstream(nil)
+		r2 := NewReader(bytes.NewReader(up), fuzzLimits)
+		if err := r2.Read(&again); err != nil {
+			t.Fatalf("re-encoded %q: %v", up, err)
+		}
+		want := req
+		want.NoReply = false
+		if !sameRequest(&again, &want) {
+			t.Fatalf("re-encoded %q parses as %+v, want %+v", up, again, want)
+		}
+		if err := r2.Read(&again); err != io.EOF {
+			t.Fatalf("re-encoded %q holds more than one request: %v", up, err)
+		}
+	}
+	return out
+}
+
+func FuzzReplyReader(f *testing.F) {
+	seeds := []string{
+		"END\r\n", "VALUE a 0 1\r\nb\r\nEND\r\n", "VALUE a 1 1 5\r\nb\r\nVALUE c 2 0 7\r\n\r\nEND\r\n",
+		"VALUE a 0 4\r\n\r\n\r\n\r\nEND\r\n", "SERVER_ERROR out of memory\r\n", "VALUE a 0 1\r\nb\r\nERROR\r\n",
+		"STORED\r\n", "NOT_STORED\r\nEXISTS\r\n", "NOT_FOUND\r\n", "DELETED\r\n", "12\r\n", "TOUCHED\r\n",
+		"OK\r\n", "VERSION 1.6.18\r\n", "STAT pid 1\r\nEND\r\n", "CLIENT_ERROR bad data chunk\r\n",
+		"VALUE a 0 -1\r\n", "VALUE a 0 99999999999\r\n", "VALUE a 0 3\r\nab", "STORED\n", "",
+	}
+	for _, s := range seeds {
+		for _, cmd := range []Command{CmdGet, CmdSet, CmdIncr, CmdStats} {
+			f.Add([]byte(s), uint8(cmd))
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte, c uint8) {
+		cmd := Command(c%uint8(NumCommands-1)) + 1
+		if cmd == CmdQuit {
+			return
+		}
+		rr := NewReplyReader(bytes.NewReader(in), 1000)
+		var all []byte
+		for range 10_000 {
+			before := len(all)
+			var values int
+			var err error
+			all, values, err = rr.ReadReply(all, cmd)
+			if err != nil {
+				break
+			}
+			reply := all[before:]
+			if !bytes.HasSuffix(reply, crlf) {
+				t.Fatalf("reply %q does not end in \\r\\n", reply)
+			}
+			if cmd.Retrieval() {
+				n := 0
+				rest := reply
+				for {
+					_, _, r, ok := NextValue(rest)
+					if !ok {
+						break
+					}
+					n++
+					rest = r
+				}
+				if n != values || !(bytes.Equal(rest, ReplyEnd) || isErrorLine(rest)) {
+					t.Fatalf("reply %q: %d values counted, %d split off, rest %q", reply, values, n, rest)
+				}
+			}
+		}
+		if !bytes.HasPrefix(in, all) {
+			t.Fatalf("replies %q are not the input's beginning %q", all, in)
+		}
+		if key, block, rest, ok := NextValue(in); ok {
+			if !bytes.Equal(append(block[:len(block):len(block)], rest...), in) || !bytes.Contains(block, key) {
+				t.Fatalf("NextValue split %q into %q + %q", in, block, rest)
+			}
+		}
+	})
+}
