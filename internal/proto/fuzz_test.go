@@ -31,25 +31,29 @@ func FuzzReader(f *testing.F) {
 		// A hang shows up as a crash with its input, not as a stalled fuzzer.
 		tm := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("hang on %q", in)) })
 		defer tm.Stop()
-		whole := checkRequests(t, bytes.NewReader(in))
-		bytewise := checkRequests(t, &chunkReader{s: string(in), n: 3})
-		if !reflect.DeepEqual(whole, bytewise) {
-			t.Fatalf("read whole %q\nin 3-byte reads %q", whole, bytewise)
+		whole := checkRequests(t, bytes.NewReader(in), bufSize)
+		// A 16-byte buffer read 3 bytes at a time takes every path for
+		// lines and data blocks longer than the buffer.
+		small := checkRequests(t, &chunkReader{s: string(in), n: 3}, 16)
+		if !reflect.DeepEqual(whole, small) {
+			t.Fatalf("read whole %q\nin 3-byte reads into a 16-byte buffer %q", whole, small)
 		}
 	})
 }
 
-// checkRequests reads every request in rd within fuzzLimits, checking that
-// scratch memory stays within the limits and that each accepted request,
-// encoded by AppendUpstream, parses back to itself.
-func checkRequests(t *testing.T, rd io.Reader) []string {
+// checkRequests reads every request in rd within fuzzLimits through a
+// buffer of bufLen bytes, checking that scratch memory stays within the
+// limits and that each accepted request, encoded by AppendUpstream, parses
+// back to itself.
+func checkRequests(t *testing.T, rd io.Reader, bufLen int) []string {
 	r := NewReader(rd, fuzzLimits)
+	r.buf = make([]byte, bufLen)
 	var req, again Request
 	var out []string
 	for range 10_000 {
 		err := r.Read(&req)
 		out = append(out, outcome(&req, err))
-		if cap(r.long) > fuzzLimits.MaxLineLength+2+bufSize || cap(r.data) > fuzzLimits.MaxItemSize+2 ||
+		if cap(r.long) > 2*(fuzzLimits.MaxLineLength+2+bufLen) || cap(r.data) > fuzzLimits.MaxItemSize+2 ||
 			cap(r.tok.s) > 2*(fuzzLimits.MaxKeys+2) {
 			t.Fatalf("scratch beyond limits: line %d, data %d, tokens %d", cap(r.long), cap(r.data), cap(r.tok.s))
 		}
