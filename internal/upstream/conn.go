@@ -211,6 +211,9 @@ func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
 		}
 		var err error
 		op.Reply, op.Values, err = rr.ReadReply(op.Reply[:0], op.Cmd)
+		if err == nil && op.Values > 0 && !valuesAnswer(op.Cmd, op.Req, op.Reply) {
+			err = errForeignValue
+		}
 		if err != nil {
 			kind := classify(err)
 			c.s.recordFailure(kind)
