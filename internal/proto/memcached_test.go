@@ -129,6 +129,8 @@ var wireCases = []wireCase{
 	{name: "data_block_newline_only", in: "set a 0 0 1\r\nb\nget a\r\n", want: "CLIENT_ERROR bad data chunk\r\nERROR\r\n"},
 	{name: "bad_data_chunk_noreply", in: "set a 0 0 1 noreply\r\nbc\r\nget a\r\n", want: "ERROR\r\nEND\r\n"},
 	{name: "object_too_large", in: "set a 0 0 2000000\r\n" + big + "\r\nget a\r\n", want: "SERVER_ERROR object too large for cache\r\nEND\r\n"},
+	{name: "object_too_large_drops_old_value", in: "set a 0 0 1\r\nb\r\nset a 0 0 2000000\r\n" + big + "\r\nget a\r\n",
+		want: "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n"},
 	{name: "object_too_large_noreply", in: "set a 0 0 2000000 noreply\r\n" + big + "\r\nget a\r\n", want: "END\r\n"},
 	{name: "append_missing", in: "append a 0 0 1\r\nb\r\n", want: "NOT_STORED\r\n"},
 	{name: "prepend_existing", in: "set a 0 0 1\r\nb\r\nprepend a 0 0 1\r\nc\r\nget a\r\n", want: "STORED\r\nSTORED\r\nVALUE a 0 2\r\ncb\r\nEND\r\n"},
@@ -304,6 +306,17 @@ func throughParser(t *testing.T, addr, in string) (string, bool) {
 			out = append(out, perr.Reply...)
 			if perr.Close {
 				return string(out), true
+			}
+			if req.Cmd == CmdSet && len(req.Keys) == 1 {
+				// A set refused as too large: drop the old value, as
+				// memcached does.
+				del := Request{Cmd: CmdDelete, Keys: req.Keys}
+				if _, err := conn.Write(del.AppendUpstream(wr[:0])); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := up.ReadReply(nil, CmdDelete); err != nil {
+					t.Fatal(err)
+				}
 			}
 			continue
 		case err != nil:

@@ -56,9 +56,9 @@ func (r *Reader) Buffered() int {
 // io.ErrUnexpectedEOF within one, a reset): close the connection.
 //
 // One refusal still fills req: a set over the max item size leaves its
-// command and key in req.Cmd and req.Keys[0], because memcached then drops
-// the key's old value so that it cannot be read stale; a proxy deletes the
-// key to do the same.
+// command and (valid) key in req.Cmd and req.Keys[0], because memcached
+// then drops the key's old value so that it cannot be read stale; a proxy
+// deletes the key to do the same.
 func (r *Reader) Read(req *Request) error {
 	req.reset()
 	r.dropScratch()
@@ -80,8 +80,8 @@ func (r *Reader) Read(req *Request) error {
 		// A refused storage command whose data block memcached would have
 		// read: skip the block too, without buffering it.
 		r.swallow = need
-		if req.Cmd == CmdSet && rerr == errTooLarge.get(req.NoReply) {
-			req.Keys = append(req.Keys, r.tok.at(content, 1))
+		if key := r.tok.at(content, 1); req.Cmd == CmdSet && rerr == errTooLarge.get(req.NoReply) && validKey(key) {
+			req.Keys = append(req.Keys, key)
 		}
 		return rerr
 	}
