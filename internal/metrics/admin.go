@@ -22,7 +22,6 @@ import (
 //	/debug/pprof/   Go profiles, only when enabled
 type Admin struct {
 	ready func() error
-	log   *zap.Logger
 	mux   *http.ServeMux
 	srv   *http.Server
 }
@@ -37,15 +36,15 @@ const (
 
 // NewAdmin returns an admin server for reg. ready reports why the proxy is
 // not ready to serve, or nil when it is; a nil ready means always ready.
-// enablePprof mounts the Go profiler under /debug/pprof/. A nil log discards
-// logs.
+// enablePprof mounts the Go profiler under /debug/pprof/. log receives the
+// HTTP server's errors at warn level; nil discards them.
 func NewAdmin(reg *prometheus.Registry, ready func() error, enablePprof bool, log *zap.Logger) *Admin {
 	if log == nil {
 		log = zap.NewNop()
 	}
 	// NewStdLogAt fails only for levels zap does not know.
 	errLog, _ := zap.NewStdLogAt(log, zap.WarnLevel)
-	a := &Admin{ready: ready, log: log, mux: http.NewServeMux()}
+	a := &Admin{ready: ready, mux: http.NewServeMux()}
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      errLog,
 		ErrorHandling: promhttp.ContinueOnError,
@@ -72,7 +71,6 @@ func (a *Admin) Handler() http.Handler { return a.mux }
 // Serve answers admin requests on l until Shutdown, then returns nil; any
 // other failure to serve is returned. Serve closes l when it returns.
 func (a *Admin) Serve(l net.Listener) error {
-	a.log.Info("admin listening", zap.Stringer("addr", l.Addr()))
 	err := a.srv.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
