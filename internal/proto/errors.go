@@ -19,6 +19,11 @@ type Error struct {
 	Reply []byte
 	// Close asks the caller to close the connection after writing Reply.
 	Close bool
+	// Invalidate asks the caller to delete the request's key (Keys[0],
+	// set when the key is valid) on its node: memcached drops the old value
+	// of an item it refuses as too large, so a later get cannot see it
+	// stale.
+	Invalidate bool
 	// reason is the text of Error().
 	reason string
 }
@@ -38,6 +43,12 @@ func newRefusal(reply, reason string) refusal {
 	}
 }
 
+// invalidating marks both forms of f as asking for the key's deletion.
+func invalidating(f refusal) refusal {
+	f.loud.Invalidate, f.quiet.Invalidate = true, true
+	return f
+}
+
 // get returns the Error to give a request with or without noreply.
 func (f refusal) get(noreply bool) *Error {
 	if noreply {
@@ -55,7 +66,7 @@ var (
 	errBadDelta       = newRefusal("CLIENT_ERROR invalid numeric delta argument\r\n", "invalid numeric delta argument")
 	errDeleteUsage    = newRefusal("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n", "bad delete arguments")
 	errBadDataChunk   = newRefusal("CLIENT_ERROR bad data chunk\r\n", "data block does not end in \\r\\n at its declared length")
-	errTooLarge       = newRefusal("SERVER_ERROR object too large for cache\r\n", "data block over the max item size")
+	errTooLarge       = invalidating(newRefusal("SERVER_ERROR object too large for cache\r\n", "data block over the max item size"))
 	errTooManyKeys    = newRefusal("CLIENT_ERROR too many keys\r\n", "too many keys")
 )
 

@@ -49,18 +49,20 @@ type clientConn struct {
 	bw       *bufio.Writer
 	out      countingWriter
 	req      proto.Request
-	affinity uint32 // picks this client's connection to each node
+	affinity uint32        // picks this client's connection to each node
+	idle     time.Duration // idle_timeout when the connection was accepted
 	pending  chan pending
 	stopping atomic.Bool // set by stopReading
 	dead     bool        // writer only: a write failed or the client quit
 }
 
 func newClientConn(p *pool, nc net.Conn) *clientConn {
-	c := &clientConn{p: p, nc: nc, affinity: uint32(p.stats.totalConns.Load())}
-	c.rd = proto.NewReader(countingReader{r: nc, p: p}, p.limits)
+	pc := p.conf.Load() // a reload changes limits for later connections
+	c := &clientConn{p: p, nc: nc, affinity: uint32(p.stats.totalConns.Load()), idle: pc.cfg.IdleTimeout}
+	c.rd = proto.NewReader(countingReader{r: nc, p: p}, pc.limits)
 	c.out.w = nc
 	c.bw = bufio.NewWriterSize(&c.out, clientWriteBufSize)
-	c.pending = make(chan pending, max(p.cfg.MaxInflight, 1))
+	c.pending = make(chan pending, max(pc.cfg.MaxInflight, 1))
 	return c
 }
 
@@ -78,7 +80,7 @@ func (c *clientConn) stopReading() {
 func (c *clientConn) readRequests() {
 	defer c.p.wg.Done()
 	defer close(c.pending)
-	idle := c.p.cfg.IdleTimeout
+	idle := c.idle
 	for {
 		if idle > 0 && c.rd.Buffered() == 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
@@ -93,6 +95,9 @@ func (c *clientConn) readRequests() {
 				return // EOF, reset, idle timeout or shutdown
 			}
 			c.pending <- pending{kind: replyLocal, local: pe.Reply}
+			if pe.Invalidate && len(c.req.Keys) == 1 {
+				c.invalidate(c.req.Keys[0])
+			}
 			if pe.Close {
 				c.pending <- pending{kind: replyClose}
 				return

@@ -47,6 +47,17 @@ func (c *clientConn) forward(req *proto.Request, n *node, nkeys int) {
 	c.pending <- pending{kind: replySingle, op: op, node: n, nkeys: nkeys, noreply: req.NoReply}
 }
 
+// invalidate deletes key on its node, dropping the reply, as memcached
+// drops the old value of an item it refused as too large.
+func (c *clientConn) invalidate(key []byte) {
+	n := c.p.routes.Load().pick(key)
+	op := getOp()
+	op.Cmd = proto.CmdDelete
+	op.Req = append(append(append(op.Req, "delete "...), key...), "\r\n"...)
+	n.srv.Do(op, c.affinity)
+	c.pending <- pending{kind: replySingle, op: op, node: n, noreply: true}
+}
+
 // retrieve handles get, gets, gat and gats: keys on one node go there as
 // they are; keys on several nodes are split into one request per node and
 // merged back in the client's key order.

@@ -60,6 +60,8 @@ func TestRawSameAsMemcached(t *testing.T) {
 		{"key too long", "get " + strings.Repeat("k", 251) + "\r\nget a\r\n"},
 		{"bad data chunk", "set a 0 0 3\r\nabcde\r\nget a\r\n"},
 		{"too large", "set big 0 0 2000000\r\n" + strings.Repeat("x", 2000000) + "\r\nget big\r\nset a 0 0 1\r\n1\r\n"},
+		{"too large set drops the old value", "set big 0 0 3\r\nold\r\nset big 0 0 2000000\r\n" + strings.Repeat("x", 2000000) + "\r\nget big\r\n"},
+		{"too large add keeps the old value", "set big 0 0 3\r\nold\r\nadd big 0 0 2000000\r\n" + strings.Repeat("x", 2000000) + "\r\nget big\r\n"},
 		{"newline only", "set a 0 0 1\n1\r\nget a\n"},
 		{"stats unknown", "stats nothing\r\n"},
 	}
