@@ -30,6 +30,12 @@ type conn struct {
 	queue     chan *Op
 	inflight  chan *Op
 	connected atomic.Bool
+
+	// idleMu guards idling and draining, which let the writer wake a
+	// reader waiting on an idle connection when the server is closed.
+	idleMu   sync.Mutex
+	idling   bool // the reader waits for bytes with nothing in flight
+	draining bool // the writer has closed inflight
 }
 
 func newConn(s *Server, id int) *conn {
@@ -110,6 +116,9 @@ func (c *conn) failQueued(kind Kind) {
 // breaks (returning why) or the server is closed and drained (returning
 // nil). Requests sent but not answered when it breaks fail with the reason.
 func (c *conn) serve(nc net.Conn) error {
+	c.idleMu.Lock()
+	c.idling, c.draining = false, false
+	c.idleMu.Unlock()
 	c.connected.Store(true)
 	defer c.connected.Store(false)
 	var (
@@ -161,6 +170,12 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 				continue
 			}
 			close(c.inflight)
+			c.idleMu.Lock()
+			c.draining = true
+			if c.idling {
+				_ = nc.SetReadDeadline(time.Now()) // wake it to see inflight closed
+			}
+			c.idleMu.Unlock()
 			return
 		}
 		for op != nil {
@@ -190,26 +205,27 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 }
 
 // read matches replies to sent requests in order, until the connection dies
-// or the writer closes inflight after the final drain.
+// or the writer closes inflight after the final drain. Bytes from the node
+// beyond the replies to the requests in flight close the connection: they
+// would otherwise be taken for the next request's reply.
 func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
-	rr := proto.NewReplyReader(nc, c.s.opts.MaxItemSize)
+	sr := newSocketReader(nc)
+	rr := proto.NewReplyReader(sr, c.s.opts.MaxItemSize)
+	var consumed int64 // reply bytes matched to requests
 	var deadline time.Time
 	for {
-		var op *Op
-		var ok bool
-		select {
-		case op, ok = <-c.inflight:
-			if !ok {
-				return
+		op, waited, err := c.next(nc, sr, dead, kill, consumed)
+		if op == nil {
+			if err != nil {
+				c.s.recordFailure(KindProtocol)
+				kill(err)
 			}
-		case <-dead:
 			return
 		}
-		if !op.Deadline.Equal(deadline) {
+		if waited || !op.Deadline.Equal(deadline) {
 			deadline = op.Deadline
 			_ = nc.SetReadDeadline(deadline)
 		}
-		var err error
 		op.Reply, op.Values, err = rr.ReadReply(op.Reply[:0], op.Cmd)
 		if err == nil && op.Values > 0 && !valuesAnswer(op.Cmd, op.Req, op.Reply) {
 			err = errForeignValue
@@ -221,8 +237,61 @@ func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
 			kill(err)
 			return
 		}
+		consumed += int64(len(op.Reply))
 		c.s.recordSuccess()
 		op.complete()
+	}
+}
+
+// next returns the next request in flight. While there is none it waits,
+// watching the connection, so that a node that closes an idle connection is
+// noticed at once and re-dialled before a request is lost on it. It returns
+// nil when the reader must stop: err is then bytes the node sent unasked,
+// or nil (the connection died, or inflight was closed after the final
+// drain). waited reports that the read deadline was changed meanwhile.
+func (c *conn) next(nc net.Conn, sr *socketReader, dead chan struct{}, kill func(error), consumed int64) (op *Op, waited bool, err error) {
+	for {
+		select {
+		case op, ok := <-c.inflight:
+			if !ok {
+				return nil, waited, nil
+			}
+			return op, waited, nil
+		case <-dead:
+			return nil, waited, nil
+		default:
+		}
+		if sr.unread(consumed) > 0 {
+			return nil, waited, errUnsolicited
+		}
+		c.idleMu.Lock()
+		if c.draining {
+			c.idleMu.Unlock()
+			select {
+			case op, ok := <-c.inflight:
+				if !ok {
+					return nil, waited, nil
+				}
+				return op, waited, nil
+			case <-dead:
+				return nil, waited, nil
+			}
+		}
+		c.idling = true
+		// A request sent from now on has a later deadline than this, so
+		// waking here and then reading with its deadline enforces it.
+		_ = nc.SetReadDeadline(time.Now().Add(c.s.opts.Timeout))
+		c.idleMu.Unlock()
+		waited = true
+		werr := sr.wait()
+		c.idleMu.Lock()
+		c.idling = false
+		c.idleMu.Unlock()
+		if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) && len(c.inflight) == 0 {
+			kill(werr) // the node closed the idle connection
+			return nil, waited, nil
+		}
+		// Bytes arrived, a request was sent, or the error is its reply's.
 	}
 }
 

@@ -222,3 +222,61 @@ func TestCloseFailsNothingSilently(t *testing.T) {
 		t.Errorf("after Close: %v", op.Err)
 	}
 }
+
+// TestIdleConnectionClosedByNode: a node restarted while no request is in
+// flight closes the idle connections; they are re-dialled at once, so the
+// next request succeeds instead of failing on a dead connection.
+func TestIdleConnectionClosedByNode(t *testing.T) {
+	mc := testenv.StartMemcached(t)
+	s := New(Options{Addr: mc.Addr, Conns: 2, Timeout: time.Second, FailureLimit: 2, ProbeInterval: 50 * time.Millisecond})
+	defer s.Close()
+	if op := do(s, proto.CmdVersion, "version\r\n"); op.Err != nil {
+		t.Fatal(op.Err)
+	}
+	mc.Stop()
+	testenv.RestartMemcached(t, mc)
+	deadline := time.Now().Add(2 * time.Second)
+	for (s.Stat().Connections < 2 || !s.Up()) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := 0; i < 2; i++ { // one per connection
+		op := NewOp()
+		op.Cmd = proto.CmdSet
+		op.Req = []byte("set k 0 0 1\r\nx\r\n")
+		s.Do(op, uint32(i))
+		op.Wait()
+		if op.Err != nil || string(op.Reply) != "STORED\r\n" {
+			t.Fatalf("request on connection %d after the restart: %v %q", i, op.Err, op.Reply)
+		}
+	}
+}
+
+// TestUnsolicitedBytesCloseTheConnection: a node that answers a request
+// twice would have its second answer taken for the next request's reply;
+// the extra bytes close the connection instead.
+func TestUnsolicitedBytesCloseTheConnection(t *testing.T) {
+	dials := make(chan struct{}, 16)
+	addr := fakeServer(t, func(c net.Conn) {
+		dials <- struct{}{}
+		br := bufio.NewReader(c)
+		for {
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("END\r\nEND\r\n"))
+		}
+	})
+	s := New(Options{Addr: addr, Timeout: time.Second})
+	defer s.Close()
+	if op := do(s, proto.CmdGet, "get a\r\n"); op.Err != nil || string(op.Reply) != "END\r\n" {
+		t.Fatalf("first get: %v %q", op.Err, op.Reply)
+	}
+	timeout := time.After(2 * time.Second)
+	for i := 0; i < 2; i++ {
+		select {
+		case <-dials:
+		case <-timeout:
+			t.Fatalf("%d dials, want a re-dial after the extra reply", i)
+		}
+	}
+}
