@@ -10,3 +10,19 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 -timeout 15m ./...
+
+# Fuzz stage: every fuzz target in the repository for a short time, sharing
+# a budget of FUZZ_BUDGET seconds (at least 5 s each). A crasher is saved
+# under the package's testdata/fuzz and fails the run; commit it as a
+# regression case.
+targets=$(grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
+  sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$f" | sed "s|^|$(dirname "$f") |"
+done)
+count=$(printf '%s\n' "$targets" | grep -c . || true)
+if [ "$count" -gt 0 ]; then
+  each=$(( ${FUZZ_BUDGET:-90} / count )); [ "$each" -ge 5 ] || each=5
+  while read -r pkg target; do
+    echo "fuzz $pkg $target (${each}s)"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "${each}s" "$pkg"
+  done <<< "$targets"
+fi
