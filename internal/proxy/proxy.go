@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 
 	"go.uber.org/zap"
 
 	"hashproxy/internal/config"
 	"hashproxy/internal/metrics"
+	"hashproxy/internal/ring"
 )
 
 // Options are what a Proxy needs besides its configuration.
@@ -29,9 +31,19 @@ type Options struct {
 
 // Proxy serves every pool of a configuration.
 type Proxy struct {
-	opts  Options
-	log   *zap.Logger
-	pools []*pool
+	opts Options
+	log  *zap.Logger
+
+	mu      sync.Mutex // guards pools, started, closed and each pool's ln
+	pools   []*pool
+	started bool
+	closed  bool
+
+	// Removed nodes and pools drain in the background (see Reload).
+	background sync.WaitGroup
+	drained    chan struct{}      // closed once Shutdown has drained the pools
+	cancelBg   context.CancelFunc // cuts background drains short
+	bgCtx      context.Context
 }
 
 // New starts the upstream connections of every pool in cfg; Start opens the
@@ -43,47 +55,77 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	if opts.Metrics == nil {
 		return nil, errors.New("proxy: no metrics")
 	}
-	px := &Proxy{opts: opts, log: opts.Logger}
-	for _, pc := range cfg.Pools {
-		p, err := newPool(pc, px.log, opts.Metrics, newLocalStats(opts.Version))
+	rings := make([]*ring.Ring, len(cfg.Pools))
+	for i, pc := range cfg.Pools {
+		r, err := poolRing(pc)
 		if err != nil {
-			px.closeNodes()
 			return nil, err
 		}
-		px.pools = append(px.pools, p)
+		rings[i] = r
+	}
+	px := &Proxy{opts: opts, log: opts.Logger, drained: make(chan struct{})}
+	px.bgCtx, px.cancelBg = context.WithCancel(context.Background())
+	for i, pc := range cfg.Pools {
+		px.pools = append(px.pools, px.newPool(pc, rings[i]))
 	}
 	return px, nil
+}
+
+// newPool starts a pool of px.
+func (px *Proxy) newPool(pc config.Pool, full *ring.Ring) *pool {
+	return newPool(pc, full, px.log, px.opts.Metrics, newLocalStats(px.opts.Version))
 }
 
 // Start listens on every pool's address and starts accepting clients. On
 // error no listener is left open.
 func (px *Proxy) Start() error {
-	for _, p := range px.pools {
-		lc := net.ListenConfig{}
-		ln, err := lc.Listen(context.Background(), "tcp", p.cfg.Listen)
-		if err != nil {
-			for _, q := range px.pools {
-				if q.ln != nil {
-					_ = q.ln.Close()
-				}
-			}
-			return fmt.Errorf("proxy: pool %q: %w", p.cfg.Name, err)
-		}
-		p.ln = ln
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	if px.started || px.closed {
+		return errors.New("proxy: already started")
 	}
+	lns := make([]net.Listener, 0, len(px.pools))
 	for _, p := range px.pools {
-		p.log.Info("listening", zap.String("listen", p.ln.Addr().String()),
-			zap.Int("servers", len(p.nodes)), zap.String("distribution", p.cfg.Distribution), zap.String("hash", p.cfg.Hash))
-		p.wg.Add(1)
-		go p.serve()
+		ln, err := listen(p.conf.Load().cfg)
+		if err != nil {
+			closeListeners(lns)
+			return err
+		}
+		lns = append(lns, ln)
+	}
+	px.started = true
+	for i, p := range px.pools {
+		pc := p.conf.Load()
+		p.log.Info("listening", zap.String("listen", lns[i].Addr().String()),
+			zap.Int("servers", len(pc.nodes)), zap.String("distribution", pc.cfg.Distribution), zap.String("hash", pc.cfg.Hash))
+		p.startServing(lns[i])
 	}
 	return nil
 }
 
+// listen opens the listener of a pool.
+func listen(pc config.Pool) (net.Listener, error) {
+	lc := net.ListenConfig{}
+	ln, err := lc.Listen(context.Background(), "tcp", pc.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: pool %q: %w", pc.Name, err)
+	}
+	return ln, nil
+}
+
+// closeListeners closes listeners that were opened for nothing.
+func closeListeners(lns []net.Listener) {
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+}
+
 // Addr returns the address the named pool listens on, once started.
 func (px *Proxy) Addr(pool string) net.Addr {
+	px.mu.Lock()
+	defer px.mu.Unlock()
 	for _, p := range px.pools {
-		if p.cfg.Name == pool && p.ln != nil {
+		if p.name == pool && p.ln != nil {
 			return p.ln.Addr()
 		}
 	}
@@ -93,8 +135,11 @@ func (px *Proxy) Addr(pool string) net.Addr {
 // Ready returns nil when every pool has at least one reachable node, else
 // the reason it is not ready.
 func (px *Proxy) Ready() error {
+	px.mu.Lock()
+	pools := px.pools
+	px.mu.Unlock()
 	var errs []error
-	for _, p := range px.pools {
+	for _, p := range pools {
 		if err := p.ready(); err != nil {
 			errs = append(errs, err)
 		}
@@ -104,39 +149,47 @@ func (px *Proxy) Ready() error {
 
 // Shutdown stops accepting clients, lets every client connection finish the
 // requests it has sent and receive their replies, then closes them and the
-// upstream connections. When ctx ends first, the remaining client
-// connections are closed at once. It returns ctx's error in that case.
+// upstream connections; it also waits for what a reload left draining. When
+// ctx ends first, the remaining client connections are closed at once. It
+// returns ctx's error in that case.
 func (px *Proxy) Shutdown(ctx context.Context) error {
-	for _, p := range px.pools {
+	px.mu.Lock()
+	if px.closed {
+		px.mu.Unlock()
+		return errors.New("proxy: already shut down")
+	}
+	px.closed = true
+	pools := px.pools
+	for _, p := range pools {
 		if p.ln != nil {
 			_ = p.ln.Close()
 		}
-		p.stopReading()
 	}
-	done := make(chan struct{})
-	go func() {
-		for _, p := range px.pools {
-			p.wg.Wait()
-		}
-		close(done)
-	}()
+	px.mu.Unlock()
+
+	errs := make(chan error, len(pools))
+	for _, p := range pools {
+		go func() { errs <- p.drain(ctx) }()
+	}
 	var err error
+	for range pools {
+		if e := <-errs; e != nil {
+			err = e
+		}
+	}
+	close(px.drained)
+	bg := make(chan struct{})
+	go func() {
+		px.background.Wait()
+		close(bg)
+	}()
 	select {
-	case <-done:
+	case <-bg:
 	case <-ctx.Done():
 		err = ctx.Err()
-		for _, p := range px.pools {
-			p.closeClients()
-		}
-		<-done
+		px.cancelBg()
+		<-bg
 	}
-	px.closeNodes()
+	px.cancelBg()
 	return err
-}
-
-// closeNodes closes every pool's upstream servers.
-func (px *Proxy) closeNodes() {
-	for _, p := range px.pools {
-		p.closeNodes()
-	}
 }

@@ -33,8 +33,9 @@ func newLocalStats(version string) *localStats {
 // format. The writer builds it when its turn comes, so it counts every
 // request the client sent before it.
 func (p *pool) statsReply() []byte {
+	nodes := p.conf.Load().nodes
 	var get, set, touch, flush, hits, misses, del, incr, decr float64
-	for _, n := range p.nodes {
+	for _, n := range nodes {
 		get += counterValue(n.m.ByCommand[commandIndex(proto.CmdGet)]) +
 			counterValue(n.m.ByCommand[commandIndex(proto.CmdGets)]) +
 			counterValue(n.m.ByCommand[commandIndex(proto.CmdGat)]) +
@@ -73,15 +74,15 @@ func (p *pool) statsReply() []byte {
 	b = proto.AppendStatInt(b, "get_misses", int64(misses))
 	b = proto.AppendStatInt(b, "bytes_read", int64(counterValue(p.m.BytesIn)))
 	b = proto.AppendStatInt(b, "bytes_written", int64(counterValue(p.m.BytesOut)))
-	b = proto.AppendStatInt(b, "servers", int64(len(p.nodes)))
-	b = proto.AppendStatInt(b, "servers_up", int64(len(p.upNodes())))
+	b = proto.AppendStatInt(b, "servers", int64(len(nodes)))
+	b = proto.AppendStatInt(b, "servers_up", int64(len(upNodes(nodes))))
 	return append(b, proto.ReplyEnd...)
 }
 
-// upNodes returns the pool's nodes that are not marked down.
-func (p *pool) upNodes() []*node {
+// upNodes returns the nodes that are not marked down.
+func upNodes(nodes []*node) []*node {
 	var up []*node
-	for _, n := range p.nodes {
+	for _, n := range nodes {
 		if n.srv.Up() {
 			up = append(up, n)
 		}
