@@ -52,8 +52,8 @@ type clientConn struct {
 	affinity uint32        // picks this client's connection to each node
 	idle     time.Duration // idle_timeout when the connection was accepted
 	pending  chan pending
-	stopping atomic.Bool // set by stopReading
-	dead     bool        // writer only: a write failed or the client quit
+	stopAt   atomic.Int64 // set by stopReading: when reading ends, in Unix nanoseconds
+	dead     bool         // writer only: a write failed or the client quit
 }
 
 func newClientConn(p *pool, nc net.Conn) *clientConn {
@@ -66,11 +66,18 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 	return c
 }
 
-// stopReading ends the reader at its next read; replies to what it has read
-// are still written.
+// stopGrace is how long a client connection goes on reading once the
+// proxy shuts down (or a reload removes its pool): the requests the client
+// had sent by then are answered, though the reader may still be busy with
+// earlier ones when the shutdown starts.
+const stopGrace = 100 * time.Millisecond
+
+// stopReading ends the reader at the first read that has to wait after
+// stopGrace; replies to what it has read are still written.
 func (c *clientConn) stopReading() {
-	c.stopping.Store(true)
-	_ = c.nc.SetReadDeadline(time.Now())
+	at := time.Now().Add(stopGrace)
+	c.stopAt.Store(at.UnixNano())
+	_ = c.nc.SetReadDeadline(at)
 }
 
 // readRequests is the reader goroutine: it parses requests and dispatches
@@ -84,9 +91,10 @@ func (c *clientConn) readRequests() {
 	for {
 		if idle > 0 && c.rd.Buffered() == 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
-		}
-		if c.stopping.Load() {
-			return
+			if at := c.stopAt.Load(); at != 0 {
+				// stopReading's deadline wins over the one just set.
+				_ = c.nc.SetReadDeadline(time.Unix(0, at))
+			}
 		}
 		err := c.rd.Read(&c.req)
 		if err != nil {
