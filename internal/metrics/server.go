@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,10 +48,25 @@ type Server struct {
 	Up prometheus.Gauge
 	// RingShare is the node's share of the hash space, from 0 to 1.
 	RingShare prometheus.Gauge
+	// Touch holds counts that only the text protocol's stats reports.
+	Touch TouchCounts
 
 	m          *Metrics
 	pool, name string
 	countConns func() int // guarded by m.mu; see CountConnections
+}
+
+// TouchCounts are counts memcached keeps apart from its gets, for a stats
+// reply that adds up like the nodes' own: memcached books the keys of gat
+// and gats under touch_hits and touch_misses, not get_hits and get_misses.
+// They are not exported to Prometheus, where hits and misses cover every
+// retrieval.
+type TouchCounts struct {
+	// GatHits and GatMisses count keys of gat and gats the node found and
+	// did not find; Hits and Misses include them.
+	GatHits, GatMisses atomic.Int64
+	// Hits and Misses count touch commands answered TOUCHED and NOT_FOUND.
+	Hits, Misses atomic.Int64
 }
 
 // Server returns the handles of the named server in the named pool, creating

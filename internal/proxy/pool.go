@@ -132,6 +132,7 @@ func (p *pool) newNode(cfg config.Pool, sc config.Server) *node {
 	opts.Logger = p.log
 	opts.OnState = func(up bool) { p.nodeStateChanged(n, up) }
 	n.srv = upstream.New(opts)
+	n.m.CountConnections(n.connections)
 	return n
 }
 

@@ -98,6 +98,7 @@ func (px *Proxy) Start() error {
 		pc := p.conf.Load()
 		p.log.Info("listening", zap.String("listen", lns[i].Addr().String()),
 			zap.Int("servers", len(pc.nodes)), zap.String("distribution", pc.cfg.Distribution), zap.String("hash", pc.cfg.Hash))
+		p.logServers()
 		p.startServing(lns[i])
 	}
 	return nil

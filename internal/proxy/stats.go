@@ -30,26 +30,16 @@ func newLocalStats(version string) *localStats {
 }
 
 // statsReply answers "stats" with the pool's counters, in memcached's
-// format. The writer builds it when its turn comes, so it counts every
-// request the client sent before it.
+// format and with memcached's meanings: each counter memcached also keeps is
+// the sum of the nodes' own for the traffic through this pool. Like
+// memcached, it counts the keys of gat and gats as touches, not gets. The
+// writer builds the reply when its turn comes, so it counts every request
+// the client sent before it.
 func (p *pool) statsReply() []byte {
 	nodes := p.conf.Load().nodes
-	var get, set, touch, flush, hits, misses, del, incr, decr float64
+	var c statCounts
 	for _, n := range nodes {
-		get += counterValue(n.m.ByCommand[commandIndex(proto.CmdGet)]) +
-			counterValue(n.m.ByCommand[commandIndex(proto.CmdGets)]) +
-			counterValue(n.m.ByCommand[commandIndex(proto.CmdGat)]) +
-			counterValue(n.m.ByCommand[commandIndex(proto.CmdGats)])
-		for _, c := range []proto.Command{proto.CmdSet, proto.CmdAdd, proto.CmdReplace, proto.CmdAppend, proto.CmdPrepend, proto.CmdCas} {
-			set += counterValue(n.m.ByCommand[commandIndex(c)])
-		}
-		touch += counterValue(n.m.ByCommand[commandIndex(proto.CmdTouch)])
-		flush += counterValue(n.m.ByCommand[commandIndex(proto.CmdFlushAll)])
-		del += counterValue(n.m.ByCommand[commandIndex(proto.CmdDelete)])
-		incr += counterValue(n.m.ByCommand[commandIndex(proto.CmdIncr)])
-		decr += counterValue(n.m.ByCommand[commandIndex(proto.CmdDecr)])
-		hits += counterValue(n.m.Hits)
-		misses += counterValue(n.m.Misses)
+		c.add(n)
 	}
 	now := time.Now()
 	st := p.stats
@@ -63,20 +53,53 @@ func (p *pool) statsReply() []byte {
 	b = proto.AppendStatInt(b, "curr_connections", p.nclients.Load())
 	b = proto.AppendStatInt(b, "total_connections", int64(st.totalConns.Load()))
 	b = proto.AppendStatInt(b, "rejected_connections", int64(counterValue(p.m.Rejected)))
-	b = proto.AppendStatInt(b, "cmd_get", int64(get))
-	b = proto.AppendStatInt(b, "cmd_set", int64(set))
-	b = proto.AppendStatInt(b, "cmd_flush", int64(flush))
-	b = proto.AppendStatInt(b, "cmd_touch", int64(touch))
-	b = proto.AppendStatInt(b, "cmd_delete", int64(del))
-	b = proto.AppendStatInt(b, "cmd_incr", int64(incr))
-	b = proto.AppendStatInt(b, "cmd_decr", int64(decr))
-	b = proto.AppendStatInt(b, "get_hits", int64(hits))
-	b = proto.AppendStatInt(b, "get_misses", int64(misses))
+	b = proto.AppendStatInt(b, "cmd_get", c.get)
+	b = proto.AppendStatInt(b, "cmd_set", c.set)
+	b = proto.AppendStatInt(b, "cmd_flush", c.flush)
+	b = proto.AppendStatInt(b, "cmd_touch", c.touch)
+	b = proto.AppendStatInt(b, "cmd_delete", c.del)
+	b = proto.AppendStatInt(b, "cmd_incr", c.incr)
+	b = proto.AppendStatInt(b, "cmd_decr", c.decr)
+	b = proto.AppendStatInt(b, "get_hits", c.getHits)
+	b = proto.AppendStatInt(b, "get_misses", c.getMisses)
+	b = proto.AppendStatInt(b, "touch_hits", c.touchHits)
+	b = proto.AppendStatInt(b, "touch_misses", c.touchMisses)
 	b = proto.AppendStatInt(b, "bytes_read", int64(counterValue(p.m.BytesIn)))
 	b = proto.AppendStatInt(b, "bytes_written", int64(counterValue(p.m.BytesOut)))
 	b = proto.AppendStatInt(b, "servers", int64(len(nodes)))
 	b = proto.AppendStatInt(b, "servers_up", int64(len(upNodes(nodes))))
 	return append(b, proto.ReplyEnd...)
+}
+
+// statCounts are a pool's request counters, summed over its nodes.
+type statCounts struct {
+	get, set, touch, flush, del, incr, decr    int64
+	getHits, getMisses, touchHits, touchMisses int64
+}
+
+// add adds node n's counters. Requests count keys for retrievals; gat and
+// gats go to the touch counters, as memcached books them.
+func (c *statCounts) add(n *node) {
+	requests := func(cmds ...proto.Command) int64 {
+		var sum float64
+		for _, cmd := range cmds {
+			sum += counterValue(n.m.ByCommand[commandIndex(cmd)])
+		}
+		return int64(sum)
+	}
+	c.get += requests(proto.CmdGet, proto.CmdGets)
+	c.set += requests(proto.CmdSet, proto.CmdAdd, proto.CmdReplace, proto.CmdAppend, proto.CmdPrepend, proto.CmdCas)
+	c.touch += requests(proto.CmdTouch, proto.CmdGat, proto.CmdGats)
+	c.flush += requests(proto.CmdFlushAll)
+	c.del += requests(proto.CmdDelete)
+	c.incr += requests(proto.CmdIncr)
+	c.decr += requests(proto.CmdDecr)
+	t := &n.m.Touch
+	gatHits, gatMisses := t.GatHits.Load(), t.GatMisses.Load()
+	c.getHits += int64(counterValue(n.m.Hits)) - gatHits
+	c.getMisses += int64(counterValue(n.m.Misses)) - gatMisses
+	c.touchHits += gatHits + t.Hits.Load()
+	c.touchMisses += gatMisses + t.Misses.Load()
 }
 
 // upNodes returns the nodes that are not marked down.
