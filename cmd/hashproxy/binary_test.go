@@ -54,8 +54,9 @@ type runningProxy struct {
 }
 
 // startBinary writes a native config with one pool over the given memcached
-// nodes (extra lines are added to the pool) and runs `hashproxy serve`.
-func startBinary(t *testing.T, nodes []*testenv.Process, extra string) *runningProxy {
+// nodes (extra lines are added to the pool) and runs `hashproxy serve` with
+// it and any further arguments.
+func startBinary(t *testing.T, nodes []*testenv.Process, extra string, args ...string) *runningProxy {
 	t.Helper()
 	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
 	var servers strings.Builder
@@ -69,7 +70,7 @@ func startBinary(t *testing.T, nodes []*testenv.Process, extra string) *runningP
 		t.Fatal(err)
 	}
 	rp := &runningProxy{
-		cmd:    exec.Command(hashproxyBinary(t), "serve", "--config", path),
+		cmd:    exec.Command(hashproxyBinary(t), append([]string{"serve", "--config", path}, args...)...),
 		addr:   "127.0.0.1:" + strconv.Itoa(port),
 		admin:  "127.0.0.1:" + strconv.Itoa(adminPort),
 		output: &bytes.Buffer{},
