@@ -52,7 +52,7 @@ type clientConn struct {
 	affinity uint32        // picks this client's connection to each node
 	idle     time.Duration // idle_timeout when the connection was accepted
 	pending  chan pending
-	stopAt   atomic.Int64 // set by stopReading: when reading ends, in Unix nanoseconds
+	stopAt   atomic.Int64 // set by stopReading: when it was called, in Unix nanoseconds
 	dead     bool         // writer only: a write failed or the client quit
 }
 
@@ -66,18 +66,39 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 	return c
 }
 
-// stopGrace is how long a client connection goes on reading once the
-// proxy shuts down (or a reload removes its pool): the requests the client
-// had sent by then are answered, though the reader may still be busy with
-// earlier ones when the shutdown starts.
-const stopGrace = 100 * time.Millisecond
+// Once the proxy shuts down (or a reload removes its pool), a client
+// connection goes on reading while requests keep arriving without a pause
+// of stopPause, for up to stopGrace: the requests the client had sent are
+// answered even when the reader is still busy with earlier ones. Then it
+// stops reading, writes the replies to what it has read, and closes.
+const (
+	stopPause = 10 * time.Millisecond
+	stopGrace = time.Second
+)
 
-// stopReading ends the reader at the first read that has to wait after
-// stopGrace; replies to what it has read are still written.
+// stopReading makes the reader stop (see stopGrace); replies to what it has
+// read are still written.
 func (c *clientConn) stopReading() {
-	at := time.Now().Add(stopGrace)
-	c.stopAt.Store(at.UnixNano())
-	_ = c.nc.SetReadDeadline(at)
+	now := time.Now()
+	c.stopAt.Store(now.UnixNano())
+	_ = c.nc.SetReadDeadline(now.Add(stopPause))
+}
+
+// stopping reports whether the reader must stop. While the connection
+// drains, it also sets the read deadline that ends the next pause. It runs
+// after the idle deadline is set, and stopReading sets its deadline after
+// stopAt, so a stop always overrides an idle deadline.
+func (c *clientConn) stopping() bool {
+	at := c.stopAt.Load()
+	if at == 0 {
+		return false
+	}
+	now := time.Now()
+	if now.Sub(time.Unix(0, at)) > stopGrace {
+		return true
+	}
+	_ = c.nc.SetReadDeadline(now.Add(stopPause))
+	return false
 }
 
 // readRequests is the reader goroutine: it parses requests and dispatches
@@ -91,10 +112,9 @@ func (c *clientConn) readRequests() {
 	for {
 		if idle > 0 && c.rd.Buffered() == 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
-			if at := c.stopAt.Load(); at != 0 {
-				// stopReading's deadline wins over the one just set.
-				_ = c.nc.SetReadDeadline(time.Unix(0, at))
-			}
+		}
+		if c.stopping() {
+			return
 		}
 		err := c.rd.Read(&c.req)
 		if err != nil {
