@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/ring"
 )
 
 // checkOptions are the flags of `hashproxy check`.
@@ -22,8 +23,9 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check --config FILE",
 		Short: "Validate a configuration file and print its pools",
 		Long: `Read a configuration file, native or twemproxy's nutcracker.yml, and
-print each pool's listen address, hash, distribution and servers. When the
-file has problems, print every one with its file and line, and exit 1.`,
+print each pool's listen address, hash, distribution and servers, with each
+server's share of the keys. When the file has problems, print every one with
+its file and line, and exit 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.configPath == "" {
@@ -50,42 +52,48 @@ func runCheck(stdout, stderr io.Writer, path string) error {
 	case err != nil:
 		return &exitError{code: 1, err: fmt.Errorf("check: %w", err)}
 	}
-	return writeConfig(stdout, cfg)
+	rings := make([]*ring.Ring, len(cfg.Pools))
+	for i, p := range cfg.Pools {
+		if rings[i], err = newPoolRing(p); err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("check: %s: %w", path, err)}
+		}
+	}
+	return writeConfig(stdout, cfg, rings)
 }
 
 // writeConfig describes a valid configuration: the admin listener, then
-// each pool.
-func writeConfig(w io.Writer, cfg *config.Config) error {
+// each pool with its ring.
+func writeConfig(w io.Writer, cfg *config.Config, rings []*ring.Ring) error {
 	admin := "off"
 	if cfg.Admin.Listen != "" {
 		admin = cfg.Admin.Listen
 	}
 	fmt.Fprintf(w, "%s: ok\nadmin  %s\nlog    %s, %s\n", cfg.Path, admin, cfg.Log.Level, cfg.Log.Format)
-	for _, p := range cfg.Pools {
-		if err := writePool(w, p); err != nil {
+	for i, p := range cfg.Pools {
+		if err := writePool(w, p, rings[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writePool describes one pool: its settings, then one row per server.
-// Each server's share of the keys, from the pool's ring, belongs in a
-// column of the server table.
-func writePool(w io.Writer, p config.Pool) error {
+// writePool describes one pool: its settings, then one row per server with
+// its share of the keys (of the hash space; for modula, of the weight).
+func writePool(w io.Writer, p config.Pool, r *ring.Ring) error {
+	shares := r.Shares()
 	hash := p.Hash
 	if p.HashTag != "" {
 		hash += ", hash tag " + p.HashTag
 	}
 	fmt.Fprintf(w, "\npool %q\n  listen        %s\n  hash          %s\n  distribution  %s\n", p.Name, p.Listen, hash, p.Distribution)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SERVER\tNAME\tWEIGHT")
-	for _, s := range p.Servers {
+	fmt.Fprintln(tw, "  SERVER\tNAME\tWEIGHT\tSHARE")
+	for i, s := range p.Servers {
 		name := s.Name
 		if name == "" {
 			name = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d\n", s.Addr, name, s.Weight)
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.2f%%\n", s.Addr, name, s.Weight, 100*shares[i])
 	}
 	return tw.Flush()
 }

@@ -51,9 +51,9 @@ pool "main"
   listen        127.0.0.1:22122
   hash          md5, hash tag {}
   distribution  modula
-  SERVER           NAME  WEIGHT
-  127.0.0.1:11311  -     1
-  127.0.0.1:11312  big   20
+  SERVER           NAME  WEIGHT  SHARE
+  127.0.0.1:11311  -     1       4.76%
+  127.0.0.1:11312  big   20      95.24%
 `
 	if out != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)

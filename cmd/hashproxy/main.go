@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newCheckCmd())
 	root.AddCommand(newRingCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newHealthcheckCmd())
 	root.AddCommand(newBenchCmd())
 	return root
 }

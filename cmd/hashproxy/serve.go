@@ -40,15 +40,22 @@ func newServeCmd() *cobra.Command {
 or a twemproxy nutcracker.yml), or, without a file, one pool from --listen and
 --server flags.
 
+SIGHUP re-reads the file (the flags given still override it) and applies it
+without closing client connections: servers added, removed or reweighted,
+timeouts, limits, listen addresses, pools. A file with problems is rejected
+and the running configuration keeps serving. Admin and log settings take
+effect at the next start.
+
 SIGTERM and SIGINT stop it gracefully: it stops accepting, answers the
 requests already sent (up to --drain-timeout), then exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := o.config(cmd)
+			load := func() (*config.Config, error) { return o.config(cmd) }
+			cfg, err := load()
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			return o.run(cmd.Context(), cfg)
+			return o.run(cmd.Context(), cfg, load)
 		},
 	}
 	f := cmd.Flags()
@@ -108,12 +115,17 @@ func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
 }
 
 // run serves until ctx ends (SIGTERM, SIGINT), then shuts down gracefully.
-func (o *serveOptions) run(ctx context.Context, cfg *config.Config) error {
+// On SIGHUP it applies the configuration load returns.
+func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() (*config.Config, error)) error {
 	log, err := newLogger(cfg.Log)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	// Before anything listens: a SIGHUP's default action is to exit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg, metrics.BuildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()})
@@ -140,9 +152,6 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config) error {
 	}
 	log.Info("hashproxy started", zap.String("version", version), zap.Int("pools", len(cfg.Pools)))
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -152,7 +161,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config) error {
 				log.Error("admin listener failed", zap.Error(err))
 			}
 		case <-hup:
-			log.Warn("SIGHUP: configuration reload is not supported yet; ignoring")
+			cfg = o.reload(log, px, met, cfg, load)
 		}
 	}
 
@@ -167,4 +176,30 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reload re-reads the configuration on SIGHUP and applies it, returning the
+// configuration now running. A failure is logged and counted, and the
+// running configuration stays.
+func (o *serveOptions) reload(log *zap.Logger, px *proxy.Proxy, met *metrics.Metrics, running *config.Config, load func() (*config.Config, error)) *config.Config {
+	if o.configPath == "" {
+		log.Warn("SIGHUP: nothing to reload, the configuration comes from flags")
+		return running
+	}
+	log.Info("SIGHUP: reloading the configuration", zap.String("config", o.configPath))
+	cfg, err := load()
+	if err != nil {
+		met.ConfigReload(false)
+		log.Error("configuration reload rejected, the running configuration stays", zap.Error(err))
+		return running
+	}
+	if err := px.Reload(cfg); err != nil {
+		log.Error("configuration reload rejected, the running configuration stays", zap.Error(err))
+		return running
+	}
+	if cfg.Admin != running.Admin || cfg.Log != running.Log {
+		log.Warn("admin and log settings changed: they take effect at the next start")
+		cfg.Admin, cfg.Log = running.Admin, running.Log
+	}
+	return cfg
 }
