@@ -10,14 +10,15 @@
 # whole key space), the ceiling a proxy is compared with.
 #
 # For each proxy it reads utime+stime from /proc/PID/stat before and after
-# every run (CPU-seconds per million requests, over all rounds) and VmHWM
+# every run (CPU-seconds per million requests, over all rounds), the read and
+# write system calls per request from /proc/PID/io, and VmHWM
 # from /proc/PID/status at the end of the scenario (peak RSS). The table of
 # medians is printed and written into bench/RESULTS.md, between its results
 # markers when it has them (the notes around them are kept).
 #
 # Settings (environment):
 #   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e" KEYS=10000 LOW_RATE=5000
-#   MC_THREADS=1 HP_SERVER_CONNECTIONS=2 NC_SERVER_CONNECTIONS=1
+#   MC_THREADS=2 HP_SERVER_CONNECTIONS=2 NC_SERVER_CONNECTIONS=1
 #   PROFILE=b         save a CPU profile of hashproxy's first run of scenario
 #                     b (any letter) to bench/out/
 #   RESULTS=bench/RESULTS.md   where the table goes ("" to skip writing)
@@ -31,7 +32,11 @@ RUN_SECONDS=${RUN_SECONDS:-5}
 SCENARIOS=${SCENARIOS:-"a b c d e"}
 KEYS=${KEYS:-10000}
 LOW_RATE=${LOW_RATE:-5000}
-MC_THREADS=${MC_THREADS:-1}
+# Two threads per node: on a 2-CPU machine one thread caps the direct
+# baseline at one core (measured: 2 threads gave 1.06x the ops/s of 1 at
+# no pipelining and 1.7x with 16 in flight); the proxies' four nodes then
+# have more threads than CPUs, which costs them little as idle threads sleep.
+MC_THREADS=${MC_THREADS:-2}
 HP_SERVER_CONNECTIONS=${HP_SERVER_CONNECTIONS:-2}
 NC_SERVER_CONNECTIONS=${NC_SERVER_CONNECTIONS:-1}
 PROFILE=${PROFILE:-}
@@ -109,6 +114,8 @@ stop_pid() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# syscalls PID: "reads writes", the read- and write-family system calls so far.
+syscalls() { awk '/^syscr:/ {r = $2} /^syscw:/ {w = $2} END {print r, w}' "/proc/$1/io"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
 # json_field NAME FILE: a number from the indented JSON of `hashproxy bench`.
@@ -205,7 +212,8 @@ scenario_title() {
   esac
 }
 
-# One line per run: scenario target round ops_per_sec p99_us requests errors cpu_ticks
+# One line per run: scenario target round ops_per_sec p99_us requests errors
+# cpu_ticks reads writes
 runs="$work/runs.txt"
 : >"$runs"
 # One line per scenario and proxy: scenario target peak_rss_kib
@@ -228,7 +236,8 @@ for sc in $SCENARIOS; do
     for i in 0 1 2; do
       t=${targets[$(((round + i) % 3))]}
       p=${pid[$t]}
-      before=0; [ -n "$p" ] && before=$(cpu_ticks "$p")
+      before=0 io_before="0 0"
+      [ -n "$p" ] && before=$(cpu_ticks "$p") && io_before=$(syscalls "$p")
       prof=""
       if [ "$t" = hashproxy ] && [ "$PROFILE" = "$sc" ] && [ "$round" = 1 ]; then
         curl -s -o "bench/out/hashproxy-$sc.pprof" \
@@ -239,12 +248,15 @@ for sc in $SCENARIOS; do
       # shellcheck disable=SC2086
       "$HP" bench --target "${addr[$t]}" $flags --key-prefix "$sc:" --keys "$KEYS" \
         --duration "${RUN_SECONDS}s" --no-warmup --quiet --json >"$out" || true
-      after=0; [ -n "$p" ] && after=$(cpu_ticks "$p")
+      after=0 io_after="0 0"
+      [ -n "$p" ] && after=$(cpu_ticks "$p") && io_after=$(syscalls "$p")
       [ -n "$prof" ] && wait "$prof"
       ops=$(json_field ops_per_sec "$out"); p99=$(json_field p99 "$out")
       reqs=$(json_field requests "$out"); errs=$(json_field errors "$out")
       [ -n "$ops" ] || die "no result from $t in scenario $sc: $(cat "$out")"
-      echo "$sc $t $round $ops $p99 $reqs $errs $((after - before))" >>"$runs"
+      read -r r0 w0 <<<"$io_before"
+      read -r r1 w1 <<<"$io_after"
+      echo "$sc $t $round $ops $p99 $reqs $errs $((after - before)) $((r1 - r0)) $((w1 - w0))" >>"$runs"
       printf 'bench: %s round %d %-10s %9.0f ops/s  p99 %7.0fus  errors %s\n' "$sc" "$round" "$t" "$ops" "$p99" "$errs" >&2
     done
   done
@@ -259,8 +271,8 @@ done
 table="$work/table.md"
 clk=$(getconf CLK_TCK)
 {
-  echo "| scenario | target | ops/s (median) | vs nutcracker | vs direct | p99 µs (median) | CPU-s per 1M req | peak RSS MiB | errors |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| scenario | target | ops/s (median) | vs nutcracker | vs direct | p99 µs (median) | CPU-s per 1M req | reads+writes per req | peak RSS MiB | errors |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for sc in $SCENARIOS; do
     title=$(scenario_title "$sc")
     awk -v sc="$sc" -v title="$title" -v clk="$clk" '
@@ -269,7 +281,7 @@ clk=$(getconf CLK_TCK)
         for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
       }
-      FILENAME == ARGV[1] && $1 == sc { ops[$2] = ops[$2] " " $4; p99[$2] = p99[$2] " " $5; req[$2] += $6; err[$2] += $7; cpu[$2] += $8 }
+      FILENAME == ARGV[1] && $1 == sc { ops[$2] = ops[$2] " " $4; p99[$2] = p99[$2] " " $5; req[$2] += $6; err[$2] += $7; cpu[$2] += $8; rd[$2] += $9; wr[$2] += $10 }
       FILENAME == ARGV[2] && $1 == sc { rss[$2] = $3 }
       END {
         n = split("direct nutcracker hashproxy", ts, " ")
@@ -279,8 +291,9 @@ clk=$(getconf CLK_TCK)
           vn = m["nutcracker"] > 0 ? sprintf("%.2f×", m[t] / m["nutcracker"]) : "–"
           vd = m["direct"] > 0 ? sprintf("%.2f×", m[t] / m["direct"]) : "–"
           c = (t == "direct" || req[t] == 0) ? "–" : sprintf("%.2f", cpu[t] / clk / req[t] * 1e6)
+          s = (t == "direct" || req[t] == 0) ? "–" : sprintf("%.2f+%.2f", rd[t] / req[t], wr[t] / req[t])
           r = (t in rss) ? sprintf("%.1f", rss[t] / 1024) : "–"
-          printf "| %s | %s | %.0f | %s | %s | %.0f | %s | %s | %d |\n", (i == 1 ? title : ""), t, m[t], vn, vd, median(p99[t]), c, r, err[t]
+          printf "| %s | %s | %.0f | %s | %s | %.0f | %s | %s | %s | %d |\n", (i == 1 ? title : ""), t, m[t], vn, vd, median(p99[t]), c, s, r, err[t]
         }
       }' "$runs" "$rss"
   done
