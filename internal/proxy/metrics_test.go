@@ -24,64 +24,88 @@ import (
 // first, then touch, delete, incr, decr and flush_all, with the nodes'
 // counters read after each.
 
+// nKeys is the number of keys of the workload, spread evenly over the nodes.
 const nKeys = 60
 
-// key returns the i-th key of the workload; half of them are stored.
-func key(i int) string { return "metric:" + strconv.Itoa(i) }
-
-func keyList(from, to int) string {
-	var b strings.Builder
-	for i := from; i < to; i++ {
-		b.WriteByte(' ')
-		b.WriteString(key(i))
+// workloadKeys returns nKeys keys, taking the nodes' keys in turn, so that
+// every range of consecutive keys covers every node: the workload then hits
+// and misses on each node whatever ports the nodes got.
+func workloadKeys(t *testing.T, tp *testProxy) []string {
+	t.Helper()
+	r, err := poolRing(tp.cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return b.String()
+	perNode := make([][]string, len(tp.nodes))
+	want := nKeys / len(tp.nodes)
+	for i, full := 0, 0; full < len(tp.nodes); i++ {
+		if i == 100*nKeys {
+			t.Fatalf("%d candidate keys do not give each node %d", i, want)
+		}
+		k := "metric:" + strconv.Itoa(i)
+		n := r.Pick([]byte(k))
+		if len(perNode[n]) < want {
+			perNode[n] = append(perNode[n], k)
+			if len(perNode[n]) == want {
+				full++
+			}
+		}
+	}
+	keys := make([]string, 0, nKeys)
+	for i := 0; i < want; i++ {
+		for _, ks := range perNode {
+			keys = append(keys, ks[i])
+		}
+	}
+	return keys
 }
+
+func keyList(keys []string) string { return " " + strings.Join(keys, " ") }
 
 // retrievalPhase stores keys 0..29 (and 30, by add), then reads hits and
 // misses on every node with single and multi-key get, gets, gat and gats,
 // duplicates included.
-func retrievalPhase() string {
+func retrievalPhase(key []string) string {
 	var b strings.Builder
 	for i := 0; i < nKeys/2; i++ {
-		b.WriteString("set " + key(i) + " 0 0 2\r\nv" + strconv.Itoa(i%10) + "\r\n")
+		b.WriteString("set " + key[i] + " 0 0 2\r\nv" + strconv.Itoa(i%10) + "\r\n")
 	}
-	b.WriteString("add " + key(0) + " 0 0 1\r\na\r\n")            // NOT_STORED
-	b.WriteString("add " + key(30) + " 0 0 1\r\na\r\n")           // STORED
-	b.WriteString("replace " + key(1) + " 0 0 1\r\nr\r\n")        // STORED
-	b.WriteString("replace " + key(59) + " 0 0 1\r\nr\r\n")       // NOT_STORED
-	b.WriteString("append " + key(2) + " 0 0 1\r\nx\r\n")         // STORED
-	b.WriteString("prepend " + key(3) + " 0 0 1\r\ny\r\n")        // STORED
-	b.WriteString("append " + key(58) + " 0 0 1\r\nx\r\n")        // NOT_STORED
-	b.WriteString("cas " + key(4) + " 0 0 1 987654321\r\nc\r\n")  // EXISTS
-	b.WriteString("cas " + key(57) + " 0 0 1 987654321\r\nc\r\n") // NOT_FOUND
+	b.WriteString("add " + key[0] + " 0 0 1\r\na\r\n")            // NOT_STORED
+	b.WriteString("add " + key[30] + " 0 0 1\r\na\r\n")           // STORED
+	b.WriteString("replace " + key[1] + " 0 0 1\r\nr\r\n")        // STORED
+	b.WriteString("replace " + key[59] + " 0 0 1\r\nr\r\n")       // NOT_STORED
+	b.WriteString("append " + key[2] + " 0 0 1\r\nx\r\n")         // STORED
+	b.WriteString("prepend " + key[3] + " 0 0 1\r\ny\r\n")        // STORED
+	b.WriteString("append " + key[58] + " 0 0 1\r\nx\r\n")        // NOT_STORED
+	b.WriteString("cas " + key[4] + " 0 0 1 987654321\r\nc\r\n")  // EXISTS
+	b.WriteString("cas " + key[57] + " 0 0 1 987654321\r\nc\r\n") // NOT_FOUND
 	for i := 0; i < nKeys; i++ {
-		b.WriteString("get " + key(i) + "\r\n")
+		b.WriteString("get " + key[i] + "\r\n")
 	}
-	b.WriteString("get" + keyList(0, nKeys) + "\r\n")
-	b.WriteString("gets" + keyList(10, 40) + "\r\n")
-	b.WriteString("get " + key(0) + " " + key(0) + " " + key(59) + " " + key(59) + "\r\n")
-	b.WriteString("gets " + key(7) + "\r\n")
-	b.WriteString("gat 0" + keyList(20, 50) + "\r\n")
-	b.WriteString("gats 100 " + key(5) + " " + key(55) + "\r\n")
-	b.WriteString("gat 0 " + key(1) + "\r\n")
-	b.WriteString("gats 0 " + key(40) + "\r\n")
+	b.WriteString("get" + keyList(key[0:nKeys]) + "\r\n")
+	b.WriteString("gets" + keyList(key[10:40]) + "\r\n")
+	b.WriteString("get " + key[0] + " " + key[0] + " " + key[59] + " " + key[59] + "\r\n")
+	b.WriteString("gets " + key[7] + "\r\n")
+	b.WriteString("gat 0" + keyList(key[20:50]) + "\r\n")
+	b.WriteString("gats 100 " + key[5] + " " + key[55] + "\r\n")
+	b.WriteString("gat 0 " + key[1] + "\r\n")
+	b.WriteString("gats 0 " + key[40] + "\r\n")
 	return b.String()
 }
 
 // otherPhase touches every key, deletes, increments and decrements some and
 // flushes every node.
-func otherPhase() string {
+func otherPhase(key []string) string {
 	var b strings.Builder
 	for i := 0; i < nKeys; i++ {
-		b.WriteString("touch " + key(i) + " 0\r\n")
+		b.WriteString("touch " + key[i] + " 0\r\n")
 	}
-	b.WriteString("delete " + key(6) + "\r\ndelete " + key(56) + "\r\n")
+	b.WriteString("delete " + key[6] + "\r\ndelete " + key[56] + "\r\n")
 	for i := 0; i < 6; i++ {
 		k := "counter:" + strconv.Itoa(i)
 		b.WriteString("set " + k + " 0 0 2\r\n10\r\nincr " + k + " 5\r\ndecr " + k + " 3\r\n")
 	}
-	b.WriteString("incr " + key(54) + " 1\r\ndecr " + key(53) + " 1\r\n") // NOT_FOUND
+	b.WriteString("incr " + key[54] + " 1\r\ndecr " + key[53] + " 1\r\n") // NOT_FOUND
 	b.WriteString("flush_all\r\n")
 	return b.String()
 }
@@ -89,7 +113,8 @@ func otherPhase() string {
 func TestMetricsEqualMemcachedCounters(t *testing.T) {
 	tp := startProxy(t, 3, func(pc *config.Pool) { pc.Hash = "md5" })
 
-	run(t, tp.addr, retrievalPhase())
+	keys := workloadKeys(t, tp)
+	run(t, tp.addr, retrievalPhase(keys))
 	phase1 := nodeStats(t, tp)
 	for _, n := range tp.nodes {
 		st := phase1[n.Addr]
@@ -107,7 +132,7 @@ func TestMetricsEqualMemcachedCounters(t *testing.T) {
 	}
 	checkProxyStats(t, tp, phase1)
 
-	run(t, tp.addr, otherPhase())
+	run(t, tp.addr, otherPhase(keys))
 	phase2 := nodeStats(t, tp)
 	for _, n := range tp.nodes {
 		st, before, pm := phase2[n.Addr], phase1[n.Addr], proxyCounters(t, tp.reg, n.Addr)
