@@ -9,6 +9,7 @@ if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+bash scripts/docker-build-check.sh
 go test -race -count=1 -timeout 15m ./...
 
 # Fuzz stage: every fuzz target in the repository for a short time, sharing
