@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -66,6 +68,23 @@ func TestCheckExamples(t *testing.T) {
 		out, _, err := runCmd(t, "check", "-c", path)
 		if err != nil || !strings.HasPrefix(out, path+": ok\n") {
 			t.Errorf("%s: err %v, output\n%s", name, err, out)
+		}
+		// Each pool's shares add up to 100%.
+		for _, pool := range strings.Split(out, "\npool ")[1:] {
+			sum := 0.0
+			for _, line := range strings.Split(pool, "\n") {
+				f := strings.Fields(line)
+				if len(f) == 4 && strings.HasSuffix(f[3], "%") {
+					v, err := strconv.ParseFloat(strings.TrimSuffix(f[3], "%"), 64)
+					if err != nil {
+						t.Fatalf("%s: share %q", name, f[3])
+					}
+					sum += v
+				}
+			}
+			if math.Abs(sum-100) > 0.05*float64(strings.Count(pool, "%")) {
+				t.Errorf("%s: shares add up to %.2f%%:\n%s", name, sum, pool)
+			}
 		}
 	}
 }
