@@ -211,7 +211,7 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
 	sr := newSocketReader(nc)
 	rr := proto.NewReplyReader(sr, c.s.opts.MaxItemSize)
-	var consumed int64 // reply bytes matched to requests
+	var consumed int64 // reply bytes matched to requests: ReadReply returns them unchanged, so len(op.Reply)
 	var deadline time.Time
 	for {
 		op, waited, err := c.next(nc, sr, dead, kill, consumed)
