@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +26,7 @@ const (
 	replyClose                      // flush what is written, then close
 )
 
-// pending is one request's reply, queued in request order.
+// pending is one request's reply, owed in request order.
 type pending struct {
 	kind    replyKind
 	noreply bool
@@ -36,35 +37,43 @@ type pending struct {
 	multi   *multiGet
 }
 
-// clientConn is one client connection. Its reader goroutine parses requests
-// and dispatches them; its writer goroutine writes their replies in request
-// order. The reader owns the request parser; the writer owns the buffered
-// writer and, at the end, closes the connection. The bounded pending queue
-// between them is the backpressure: a client that does not read its replies
-// stops being read.
+// clientConn is one client connection, served by one goroutine (serve):
+// it reads and dispatches every request the client has sent, up to
+// max_inflight, then writes their replies in request order as each becomes
+// ready, flushing whenever the next one is not ready yet, and reads again.
+// Not reading while replies are owed is the backpressure: a client that
+// does not read its replies stops being read.
 type clientConn struct {
-	p        *pool
-	nc       net.Conn
-	rd       *proto.Reader
-	bw       *bufio.Writer
-	out      countingWriter
-	req      proto.Request
-	affinity uint32        // picks this client's connection to each node
-	idle     time.Duration // idle_timeout when the connection was accepted
-	pending  chan pending
-	stopAt   atomic.Int64 // set by stopReading: when it was called, in Unix nanoseconds
-	dead     bool         // writer only: a write failed or the client quit
+	p           *pool
+	nc          net.Conn
+	rd          *proto.Reader
+	bw          *bufio.Writer // taken from writerPool while replies are written
+	out         countingWriter
+	req         proto.Request
+	affinity    uint32        // picks this client's connection to each node
+	idle        time.Duration // idle_timeout when the connection was accepted
+	maxInflight int
+	owed        []pending    // replies owed, in request order
+	stopAt      atomic.Int64 // set by stopReading: when it was called, in Unix nanoseconds
+	dead        bool         // a write failed or the client quit
 }
 
 func newClientConn(p *pool, nc net.Conn) *clientConn {
 	pc := p.conf.Load() // a reload changes limits for later connections
-	c := &clientConn{p: p, nc: nc, affinity: uint32(p.stats.totalConns.Load()), idle: pc.cfg.IdleTimeout}
+	c := &clientConn{
+		p:           p,
+		nc:          nc,
+		affinity:    uint32(p.stats.totalConns.Load()),
+		idle:        pc.cfg.IdleTimeout,
+		maxInflight: max(pc.cfg.MaxInflight, 1),
+	}
 	c.rd = proto.NewReader(countingReader{r: nc, p: p}, pc.limits)
 	c.out.w = nc
-	c.bw = bufio.NewWriterSize(&c.out, clientWriteBufSize)
-	c.pending = make(chan pending, max(pc.cfg.MaxInflight, 1))
 	return c
 }
+
+// owe queues the reply to a dispatched request.
+func (c *clientConn) owe(pr pending) { c.owed = append(c.owed, pr) }
 
 // Once the proxy shuts down (or a reload removes its pool), a client
 // connection goes on reading while requests keep arriving without a pause
@@ -101,58 +110,75 @@ func (c *clientConn) stopping() bool {
 	return false
 }
 
-// readRequests is the reader goroutine: it parses requests and dispatches
-// them until the client disconnects, quits, sends something that ends the
-// connection, or the proxy shuts down. It closes pending, which ends the
-// writer.
-func (c *clientConn) readRequests() {
+// serve is the connection's goroutine. It ends when the client
+// disconnects, quits, sends something that ends the connection, a write
+// fails, or the proxy shuts down; then it closes the connection.
+func (c *clientConn) serve() {
 	defer c.p.wg.Done()
-	defer close(c.pending)
-	idle := c.idle
 	for {
-		if idle > 0 && c.rd.Buffered() == 0 {
-			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		more := c.readBatch()
+		c.writeOwed()
+		if !more || c.dead {
+			break
+		}
+	}
+	_ = c.nc.Close()
+	c.p.forget(c)
+}
+
+// readBatch reads and dispatches requests until none is left buffered or
+// max_inflight replies are owed. It returns false when reading must end.
+func (c *clientConn) readBatch() bool {
+	for {
+		if c.idle > 0 && c.rd.Buffered() == 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.idle))
 		}
 		if c.stopping() {
-			return
+			return false
 		}
 		err := c.rd.Read(&c.req)
 		if err != nil {
 			pe, ok := err.(*proto.Error)
 			if !ok {
-				return // EOF, reset, idle timeout or shutdown
+				return false // EOF, reset, idle timeout or shutdown
 			}
-			c.pending <- pending{kind: replyLocal, local: pe.Reply}
+			c.owe(pending{kind: replyLocal, local: pe.Reply})
 			if pe.Invalidate && len(c.req.Keys) == 1 {
 				c.invalidate(c.req.Keys[0])
 			}
 			if pe.Close {
-				c.pending <- pending{kind: replyClose}
-				return
+				c.owe(pending{kind: replyClose})
+				return false
 			}
-			continue
+		} else if !c.dispatch(&c.req) {
+			return false
 		}
-		if !c.dispatch(&c.req) {
-			return
+		if c.rd.Buffered() == 0 || len(c.owed) >= c.maxInflight {
+			return true
 		}
 	}
 }
 
-// writeReplies is the writer goroutine: it writes each reply when it is
-// ready, in request order, flushing whenever the next one is not ready yet.
-// It ends when the reader has closed pending and every reply is written,
-// then closes the connection.
-func (c *clientConn) writeReplies() {
-	defer c.p.wg.Done()
-	for pr := range c.pending {
-		c.write(&pr)
-		if len(c.pending) == 0 {
-			c.flush()
-		}
+// writerPool holds the buffered writers of connections that are writing
+// replies; an idle connection holds none.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientWriteBufSize) }}
+
+// writeOwed writes every owed reply, in order, and flushes.
+func (c *clientConn) writeOwed() {
+	if len(c.owed) == 0 {
+		return
 	}
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(&c.out)
+	for i := range c.owed {
+		c.write(&c.owed[i])
+		c.owed[i] = pending{}
+	}
+	c.owed = c.owed[:0]
 	c.flush()
-	_ = c.nc.Close()
-	c.p.forget(c)
+	c.bw.Reset(nil)
+	writerPool.Put(c.bw)
+	c.bw = nil
 }
 
 // await waits for op, flushing what is written first if it must wait.
@@ -165,7 +191,7 @@ func (c *clientConn) await(op *upstream.Op) {
 }
 
 // flush writes out the buffered replies. A failed write marks the
-// connection dead and closes it, which also stops the reader.
+// connection dead and closes it.
 func (c *clientConn) flush() {
 	if c.dead || c.bw.Buffered() == 0 {
 		return
@@ -178,8 +204,8 @@ func (c *clientConn) flush() {
 	}
 }
 
-// kill stops writing to the connection and closes it; the writer still
-// drains pending so that every op completes and is released.
+// kill stops writing to the connection and closes it; owed replies are
+// still waited for, so that every op completes and is released.
 func (c *clientConn) kill() {
 	c.dead = true
 	_ = c.nc.Close()

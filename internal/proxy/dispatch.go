@@ -16,20 +16,20 @@ func (c *clientConn) dispatch(req *proto.Request) bool {
 	case proto.CmdFlushAll:
 		c.broadcast(req)
 	case proto.CmdVersion:
-		c.pending <- pending{kind: replyLocal, local: c.p.stats.versionReply}
+		c.owe(pending{kind: replyLocal, local: c.p.stats.versionReply})
 	case proto.CmdVerbosity:
-		c.pending <- pending{kind: replyLocal, local: proto.ReplyOK, noreply: req.NoReply}
+		c.owe(pending{kind: replyLocal, local: proto.ReplyOK, noreply: req.NoReply})
 	case proto.CmdStats:
 		// Sub-commands ("stats items", "stats slabs", ...) describe one
 		// node's memory: the proxy answers them with ERROR, as memcached
 		// answers one it does not know; ask the nodes directly.
 		if len(req.Args) > 0 {
-			c.pending <- pending{kind: replyLocal, local: proto.ReplyError}
+			c.owe(pending{kind: replyLocal, local: proto.ReplyError})
 		} else {
-			c.pending <- pending{kind: replyStats}
+			c.owe(pending{kind: replyStats})
 		}
 	case proto.CmdQuit:
-		c.pending <- pending{kind: replyClose}
+		c.owe(pending{kind: replyClose})
 		return false
 	default:
 		c.forward(req, c.p.routes.Load().pick(req.Keys[0]), 0)
@@ -44,7 +44,7 @@ func (c *clientConn) forward(req *proto.Request, n *node, nkeys int) {
 	op.Cmd = req.Cmd
 	op.Req = req.AppendUpstream(op.Req)
 	n.srv.Do(op, c.affinity)
-	c.pending <- pending{kind: replySingle, op: op, node: n, nkeys: nkeys, noreply: req.NoReply}
+	c.owe(pending{kind: replySingle, op: op, node: n, nkeys: nkeys, noreply: req.NoReply})
 }
 
 // invalidate deletes key on its node, dropping the reply, as memcached
@@ -55,7 +55,7 @@ func (c *clientConn) invalidate(key []byte) {
 	op.Cmd = proto.CmdDelete
 	op.Req = append(append(append(op.Req, "delete "...), key...), "\r\n"...)
 	n.srv.Do(op, c.affinity)
-	c.pending <- pending{kind: replySingle, op: op, node: n, noreply: true}
+	c.owe(pending{kind: replySingle, op: op, node: n, noreply: true})
 }
 
 // retrieve handles get, gets, gat and gats: keys on one node go there as
@@ -75,7 +75,7 @@ func (c *clientConn) retrieve(req *proto.Request) {
 		return
 	}
 	m.send(req, c.affinity)
-	c.pending <- pending{kind: replyMulti, multi: m}
+	c.owe(pending{kind: replyMulti, multi: m})
 }
 
 // broadcast sends flush_all to every node of the ring.
@@ -90,7 +90,7 @@ func (c *clientConn) broadcast(req *proto.Request) {
 		m.nodes = append(m.nodes, n)
 		n.srv.Do(op, c.affinity)
 	}
-	c.pending <- pending{kind: replyBroadcast, multi: m, noreply: req.NoReply}
+	c.owe(pending{kind: replyBroadcast, multi: m, noreply: req.NoReply})
 }
 
 // writeBroadcast writes "OK" when every node answered "OK", else the first

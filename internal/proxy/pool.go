@@ -258,9 +258,8 @@ func (p *pool) accept(nc net.Conn) {
 		c.stopReading()
 	}
 	p.mu.Unlock()
-	p.wg.Add(2)
-	go c.readRequests()
-	go c.writeReplies()
+	p.wg.Add(1)
+	go c.serve()
 }
 
 // forget is called by a client connection when it has ended.
