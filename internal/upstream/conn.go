@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -178,6 +179,7 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 			c.idleMu.Unlock()
 			return
 		}
+		yielded := false
 		for op != nil {
 			if time.Now().After(op.Deadline) {
 				// Waited out its time in the queue (a slow dial): never sent.
@@ -195,6 +197,17 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 			case op = <-c.queue:
 			default:
 				op = nil
+			}
+			if op == nil && !yielded {
+				// Let the clients that are about to queue requests run
+				// first, so that one write carries them all: on loopback
+				// each write costs about as much as the node's work.
+				yielded = true
+				runtime.Gosched()
+				select {
+				case op = <-c.queue:
+				default:
+				}
 			}
 		}
 		if err := bw.Flush(); err != nil {
