@@ -193,12 +193,16 @@ func (c *clientConn) await(op *upstream.Op) {
 // flush writes out the buffered replies. A failed write marks the
 // connection dead and closes it.
 func (c *clientConn) flush() {
-	if c.dead || c.bw.Buffered() == 0 {
+	if c.dead {
 		return
 	}
+	// Flush also reports an earlier failed write that bypassed the buffer
+	// (a reply larger than it), even with nothing buffered.
 	err := c.bw.Flush()
-	c.p.m.BytesOut.Add(float64(c.out.n))
-	c.out.n = 0
+	if c.out.n > 0 {
+		c.p.m.BytesOut.Add(float64(c.out.n))
+		c.out.n = 0
+	}
 	if err != nil {
 		c.kill()
 	}
