@@ -3,6 +3,7 @@ package proto
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 const (
@@ -41,7 +42,28 @@ type Reader struct {
 // NewReader returns a Reader of requests from rd within lim (zero fields
 // take their defaults).
 func NewReader(rd io.Reader, lim Limits) *Reader {
-	return &Reader{rd: rd, lim: lim.withDefaults(), buf: make([]byte, bufSize)}
+	return &Reader{rd: rd, lim: lim.withDefaults()}
+}
+
+// bufPool holds the read buffers of Readers that have none while idle.
+var bufPool = sync.Pool{New: func() any { return new([bufSize]byte) }}
+
+// Release gives the read buffer back to a shared pool when nothing is
+// buffered, so that an idle connection holds none; the next Read takes one
+// again. It reports whether the Reader now holds no buffer. The request
+// last read must not be used after a Release that returned true: its keys
+// and data may be in that buffer.
+func (r *Reader) Release() bool {
+	if r.buf == nil {
+		return true
+	}
+	if r.r != r.w || r.swallow > 0 || r.err != nil || len(r.buf) != bufSize {
+		return false
+	}
+	bufPool.Put((*[bufSize]byte)(r.buf))
+	r.buf = nil
+	r.r, r.w = 0, 0
+	return true
 }
 
 // Buffered reports how many bytes are buffered and not yet parsed; the
@@ -62,6 +84,9 @@ func (r *Reader) Buffered() int {
 func (r *Reader) Read(req *Request) error {
 	req.reset()
 	r.dropScratch()
+	if r.buf == nil {
+		r.buf = bufPool.Get().(*[bufSize]byte)[:]
+	}
 	if err := r.discard(); err != nil {
 		return err
 	}
