@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"hashproxy/internal/proto"
@@ -47,6 +48,8 @@ type clientConn struct {
 	p           *pool
 	nc          net.Conn
 	rd          *proto.Reader
+	in          countingReader
+	idleWait    idleWait
 	bw          *bufio.Writer // taken from writerPool while replies are written
 	out         countingWriter
 	req         proto.Request
@@ -67,7 +70,11 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 		idle:        pc.cfg.IdleTimeout,
 		maxInflight: max(pc.cfg.MaxInflight, 1),
 	}
-	c.rd = proto.NewReader(countingReader{r: nc, p: p}, pc.limits)
+	c.in = countingReader{r: nc, p: p, drained: true}
+	c.rd = proto.NewReader(&c.in, pc.limits)
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.idleWait.init(sc)
+	}
 	c.out.w = nc
 	return c
 }
@@ -135,6 +142,9 @@ func (c *clientConn) readBatch() bool {
 		}
 		if c.stopping() {
 			return false
+		}
+		if err := c.waitIdle(); err != nil {
+			return false // idle timeout, shutdown, reset
 		}
 		err := c.rd.Read(&c.req)
 		if err != nil {
@@ -273,10 +283,14 @@ func (cw *countingWriter) Write(b []byte) (int, error) {
 type countingReader struct {
 	r io.Reader
 	p *pool
+	// drained says the last read returned less than asked for: it emptied
+	// the socket, so new data will wake the poller.
+	drained bool
 }
 
-func (cr countingReader) Read(b []byte) (int, error) {
+func (cr *countingReader) Read(b []byte) (int, error) {
 	n, err := cr.r.Read(b)
+	cr.drained = n < len(b)
 	if n > 0 {
 		cr.p.m.BytesIn.Add(float64(n))
 	}
