@@ -172,3 +172,21 @@ func TestClientThatTrickles(t *testing.T) {
 		t.Errorf("the other client made %d set+get pairs meanwhile, failing with %v", n, err)
 	}
 }
+
+// TestDefaultListenIsLoopback checks that a sidecar listens on loopback
+// unless its configuration says otherwise, for clients and for the admin
+// endpoints.
+func TestDefaultListenIsLoopback(t *testing.T) {
+	for what, addr := range map[string]string{
+		"pool":  config.DefaultPool().Listen,
+		"admin": config.Default().Admin.Listen,
+	} {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			t.Fatalf("%s listen %q: %v", what, addr, err)
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			t.Errorf("%s listens on %q by default, want a loopback address", what, addr)
+		}
+	}
+}
