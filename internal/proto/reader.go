@@ -37,6 +37,8 @@ type Reader struct {
 	long []byte // a line longer than buf
 	data []byte // a data block longer than buf
 	tok  tokens // the current line's tokens
+
+	started bool // a line has been read: the binary magic byte no longer counts
 }
 
 // NewReader returns a Reader of requests from rd within lim (zero fields
@@ -168,8 +170,13 @@ func (r *Reader) readLine() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if r.buf[r.r] == binaryMagic {
-		return nil, errBinary
+	if !r.started {
+		// Like memcached, only a connection's first byte can switch it to
+		// the binary protocol; later it is just an unknown command.
+		r.started = true
+		if r.buf[r.r] == binaryMagic {
+			return nil, errBinary
+		}
 	}
 	scanned := r.r
 	for {
