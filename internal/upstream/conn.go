@@ -185,10 +185,7 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 				// Waited out its time in the queue (a slow dial): never sent.
 				op.fail(c.s.errs[KindTimeout])
 			} else {
-				select {
-				case c.inflight <- op:
-				case <-dead:
-					op.fail(c.s.errs[KindClosed])
+				if !c.pushInflight(op, bw, dead, kill) {
 					return
 				}
 				_, _ = bw.Write(op.Req) // a write error is sticky: Flush reports it
@@ -214,6 +211,30 @@ func (c *conn) write(nc net.Conn, dead chan struct{}, kill func(error)) {
 			kill(err)
 			return
 		}
+	}
+}
+
+// pushInflight hands op to the reader. When as many requests as inflight
+// holds await replies, it first sends what is buffered, or their replies
+// would never come. It fails op and returns false when the connection
+// dies.
+func (c *conn) pushInflight(op *Op, bw *bufio.Writer, dead chan struct{}, kill func(error)) bool {
+	select {
+	case c.inflight <- op:
+		return true
+	default:
+	}
+	if err := bw.Flush(); err != nil {
+		kill(err)
+		op.fail(c.s.errs[KindClosed])
+		return false
+	}
+	select {
+	case c.inflight <- op:
+		return true
+	case <-dead:
+		op.fail(c.s.errs[KindClosed])
+		return false
 	}
 }
 

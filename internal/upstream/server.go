@@ -25,7 +25,8 @@ type Options struct {
 	Timeout time.Duration
 	// QueueLen bounds the requests waiting to be written on one connection
 	// (and those written and awaiting replies); 0 means 4096. A request
-	// beyond it fails at once with KindQueueFull.
+	// beyond it waits for room, and fails with KindQueueFull if none comes
+	// by its deadline.
 	QueueLen int
 	// MaxItemSize bounds a value in a reply; 0 means 1 MiB.
 	MaxItemSize int
@@ -128,6 +129,20 @@ func (s *Server) Do(op *Op, affinity uint32) {
 	select {
 	case c.queue <- op:
 	default:
+		s.waitForRoom(c, op)
+	}
+}
+
+// waitForRoom queues op on c once the queue has room, blocking the caller
+// (the client connection, which then reads no more requests: backpressure)
+// until then, or failing op with KindQueueFull at its deadline. The caller
+// holds s.mu shared, so Close waits at most until that deadline.
+func (s *Server) waitForRoom(c *conn, op *Op) {
+	t := time.NewTimer(time.Until(op.Deadline))
+	defer t.Stop()
+	select {
+	case c.queue <- op:
+	case <-t.C:
 		op.fail(s.errs[KindQueueFull])
 	}
 }

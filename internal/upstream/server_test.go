@@ -280,3 +280,58 @@ func TestUnsolicitedBytesCloseTheConnection(t *testing.T) {
 		}
 	}
 }
+
+// A full queue makes the submitter wait for room rather than fail.
+func TestFullQueueWaitsForRoom(t *testing.T) {
+	mc := testenv.StartMemcached(t)
+	s := New(Options{Addr: mc.Addr, QueueLen: 1, Timeout: 5 * time.Second})
+	defer s.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				if op := do(s, proto.CmdGet, "get k\r\n"); op.Err != nil {
+					errs <- op.Err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("request failed with a queue of one: %v", err)
+	}
+}
+
+// A queue that never drains fails the waiting request at its deadline.
+func TestFullQueueFailsAtDeadline(t *testing.T) {
+	addr := fakeServer(t, silent)
+	s := New(Options{Addr: addr, QueueLen: 1, Timeout: 300 * time.Millisecond})
+	defer s.Close()
+	ops := make([]*Op, 4)
+	start := time.Now()
+	for i := range ops {
+		ops[i] = NewOp()
+		ops[i].Cmd = proto.CmdGet
+		ops[i].Req = []byte("get k\r\n")
+		go s.Do(ops[i], 0)
+	}
+	kinds := map[Kind]int{}
+	for _, op := range ops {
+		op.Wait()
+		if op.Err == nil {
+			t.Fatal("a request to a silent node succeeded")
+		}
+		kinds[op.Err.Kind]++
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("requests took %v, want about the timeout", d)
+	}
+	if kinds[KindQueueFull]+kinds[KindTimeout]+kinds[KindClosed] != len(ops) {
+		t.Errorf("failure kinds %v", kinds)
+	}
+}
