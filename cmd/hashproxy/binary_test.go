@@ -69,10 +69,19 @@ func startBinary(t *testing.T, nodes []*testenv.Process, extra string, args ...s
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	rp := runServe(t, append([]string{"--config", path}, args...), "127.0.0.1:"+strconv.Itoa(port))
+	rp.admin = "127.0.0.1:" + strconv.Itoa(adminPort)
+	return rp
+}
+
+// runServe runs `hashproxy serve` with args and waits until every address
+// in listen accepts connections; the first is the proxy's addr. The
+// process is killed at the end of the test if it is still running.
+func runServe(t *testing.T, args []string, listen ...string) *runningProxy {
+	t.Helper()
 	rp := &runningProxy{
-		cmd:    exec.Command(hashproxyBinary(t), append([]string{"serve", "--config", path}, args...)...),
-		addr:   "127.0.0.1:" + strconv.Itoa(port),
-		admin:  "127.0.0.1:" + strconv.Itoa(adminPort),
+		cmd:    exec.Command(hashproxyBinary(t), append([]string{"serve"}, args...)...),
+		addr:   listen[0],
 		output: &bytes.Buffer{},
 		exited: make(chan error, 1),
 	}
@@ -89,23 +98,26 @@ func startBinary(t *testing.T, nodes []*testenv.Process, extra string, args ...s
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", rp.addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return rp
+	for _, addr := range listen {
+		for {
+			c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case err := <-rp.exited:
+				rp.exited <- err
+				t.Fatalf("hashproxy exited: %v\n%s", err, rp.output)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("hashproxy not listening on %s\n%s", addr, rp.output)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		select {
-		case err := <-rp.exited:
-			rp.exited <- err
-			t.Fatalf("hashproxy exited: %v\n%s", err, rp.output)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hashproxy not listening on %s\n%s", rp.addr, rp.output)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return rp
 }
 
 // stop sends SIGTERM and returns the exit error, within a time limit.
