@@ -51,6 +51,12 @@ func TestProtocolSameAsMemcached(t *testing.T) {
 	// forwards anything up to max_item_size and lets the node decide.
 	const fits = 1<<20 - 62
 	cases := []rawCase{
+		// Lines.
+		{"empty line", "\r\nget a\r\n"},
+		{"verbs are case-sensitive", "set a 0 0 1\r\n1\r\nGET a\r\nSet a 0 0 1\r\n2\r\nget a\r\n"},
+		{"runs of spaces", "set  a  0 0  1\r\n1\r\nset b 0 0 1\r\n2\r\nget   a    b  \r\n"},
+		{"storage line missing a field", "set a 0 0\r\n1\r\nget a\r\n"},
+
 		// Retrieval and touch.
 		{"gat without key", "gat 10\r\n"},
 		{"gat bad exptime", "set a 0 0 1\r\n1\r\ngat x a\r\n"},
