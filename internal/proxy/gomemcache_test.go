@@ -107,8 +107,24 @@ func clientScript(t *testing.T, c *memcache.Client) []outcome {
 // proxy (3 nodes) and against one memcached directly, and requires the
 // same results.
 func TestGomemcacheSameAsMemcached(t *testing.T) {
-	tp := startProxy(t, 3, nil)
+	// md5 and named servers: with twemproxy's fnv1a_64 the script's keys
+	// may all land on one node, and GetMulti would never be split; names
+	// make the placement independent of the nodes' ports.
+	tp := startProxy(t, 3, func(p *config.Pool) {
+		p.Hash = "md5"
+		for i := range p.Servers {
+			p.Servers[i].Name = "node-" + strconv.Itoa(i)
+		}
+	})
 	direct := testenv.StartMemcached(t)
+	r := tp.px.pools[0].routes.Load()
+	owners := map[int]bool{}
+	for i := range 20 {
+		owners[r.ring.Pick([]byte("k"+strconv.Itoa(i)))] = true
+	}
+	if len(owners) != 3 {
+		t.Fatalf("the script's keys span %d of 3 nodes", len(owners))
+	}
 
 	viaProxy := memcache.New(tp.addr)
 	viaProxy.Timeout = 2 * time.Second
