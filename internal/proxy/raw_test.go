@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"hashproxy/internal/config"
 	"hashproxy/internal/testenv"
 )
 
@@ -35,8 +36,23 @@ func manyKeys(verb string, n int) (sets, get string) {
 // TestRawSameAsMemcached sends the same bytes to the proxy (3 nodes) and to
 // one memcached, and requires the same reply bytes.
 func TestRawSameAsMemcached(t *testing.T) {
-	tp := startProxy(t, 3, nil)
+	// md5 and named servers, so that the multi-key cases span every node
+	// whatever the nodes' ports (fnv1a_64 may put all of them on one).
+	tp := startProxy(t, 3, func(p *config.Pool) {
+		p.Hash = "md5"
+		for i := range p.Servers {
+			p.Servers[i].Name = "node-" + strconv.Itoa(i)
+		}
+	})
 	direct := testenv.StartMemcached(t)
+	r := tp.px.pools[0].routes.Load()
+	owners := map[int]bool{}
+	for i := range 50 {
+		owners[r.ring.Pick([]byte("mk"+strconv.Itoa(i)))] = true
+	}
+	if len(owners) != 3 {
+		t.Fatalf("the multi-key cases span %d of 3 nodes", len(owners))
+	}
 	sets, get50 := manyKeys("get", 50)
 	_, gets50 := manyKeys("gets", 50)
 	_, gat50 := manyKeys("gat 100", 50)
