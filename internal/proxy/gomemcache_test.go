@@ -107,15 +107,7 @@ func clientScript(t *testing.T, c *memcache.Client) []outcome {
 // proxy (3 nodes) and against one memcached directly, and requires the
 // same results.
 func TestGomemcacheSameAsMemcached(t *testing.T) {
-	// md5 and named servers: with twemproxy's fnv1a_64 the script's keys
-	// may all land on one node, and GetMulti would never be split; names
-	// make the placement independent of the nodes' ports.
-	tp := startProxy(t, 3, func(p *config.Pool) {
-		p.Hash = "md5"
-		for i := range p.Servers {
-			p.Servers[i].Name = "node-" + strconv.Itoa(i)
-		}
-	})
+	tp := startProxy(t, 3, namedMD5)
 	direct := testenv.StartMemcached(t)
 	r := tp.px.pools[0].routes.Load()
 	owners := map[int]bool{}

@@ -12,6 +12,17 @@ import (
 	"hashproxy/internal/testenv"
 )
 
+// namedMD5 names a pool's servers node-0, node-1, ... and hashes keys
+// with md5, so that placement does not depend on the nodes' ports and
+// similar short keys spread over every node (fnv1a_64 may put them all on
+// one).
+func namedMD5(p *config.Pool) {
+	p.Hash = "md5"
+	for i := range p.Servers {
+		p.Servers[i].Name = "node-" + strconv.Itoa(i)
+	}
+}
+
 // rawCase is a request sent as one write to the proxy and to a memcached,
 // whose reply bytes must be the same.
 type rawCase struct{ name, req string }
@@ -43,7 +54,7 @@ func sameReplies(t *testing.T, proxyAddr, directAddr string, cases []rawCase) {
 // edge cases and value sizes that TestRawSameAsMemcached leaves out, over
 // three nodes that each own some of the keys.
 func TestProtocolSameAsMemcached(t *testing.T) {
-	tp := startProxy(t, 3, func(p *config.Pool) { p.Hash = "md5" })
+	tp := startProxy(t, 3, namedMD5)
 	direct := testenv.StartMemcached(t)
 	// The largest value memcached's default 1 MiB item takes under the key
 	// "big": the item header (48 bytes), the cas id (8), the key and its
@@ -223,7 +234,7 @@ func pipelineScript(seed int64, n int, keys []string) string {
 // (multi-key retrievals over every node, noreply, errors) and requires the
 // same replies, in the same order, as a memcached gives.
 func TestPipelineSameAsMemcached(t *testing.T) {
-	tp := startProxy(t, 3, func(p *config.Pool) { p.Hash = "md5"; p.MaxInflight = 64 })
+	tp := startProxy(t, 3, func(p *config.Pool) { namedMD5(p); p.MaxInflight = 64 })
 	direct := testenv.StartMemcached(t)
 	r := tp.px.pools[0].routes.Load()
 	var keys []string

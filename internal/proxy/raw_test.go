@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"hashproxy/internal/config"
 	"hashproxy/internal/testenv"
 )
 
@@ -36,14 +35,7 @@ func manyKeys(verb string, n int) (sets, get string) {
 // TestRawSameAsMemcached sends the same bytes to the proxy (3 nodes) and to
 // one memcached, and requires the same reply bytes.
 func TestRawSameAsMemcached(t *testing.T) {
-	// md5 and named servers, so that the multi-key cases span every node
-	// whatever the nodes' ports (fnv1a_64 may put all of them on one).
-	tp := startProxy(t, 3, func(p *config.Pool) {
-		p.Hash = "md5"
-		for i := range p.Servers {
-			p.Servers[i].Name = "node-" + strconv.Itoa(i)
-		}
-	})
+	tp := startProxy(t, 3, namedMD5)
 	direct := testenv.StartMemcached(t)
 	r := tp.px.pools[0].routes.Load()
 	owners := map[int]bool{}
