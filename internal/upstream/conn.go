@@ -139,9 +139,14 @@ func (c *conn) serve(nc net.Conn) error {
 		defer close(writerDone)
 		c.write(nc, dead, kill)
 	}()
-	c.read(nc, dead, kill)
+	failed, kind := c.read(nc, dead, kill)
 	<-writerDone
 	kill(nil) // closes nc after a clean drain too
+	// Only now, with the writer gone, can a request that failed while its
+	// bytes may still have been in the writer's hands be handed back.
+	if failed != nil {
+		failed.fail(c.s.errs[kind])
+	}
 	// Whatever was sent and not answered fails now.
 	for {
 		select {
@@ -241,8 +246,10 @@ func (c *conn) pushInflight(op *Op, bw *bufio.Writer, dead chan struct{}, kill f
 // read matches replies to sent requests in order, until the connection dies
 // or the writer closes inflight after the final drain. Bytes from the node
 // beyond the replies to the requests in flight close the connection: they
-// would otherwise be taken for the next request's reply.
-func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
+// would otherwise be taken for the next request's reply. A request whose
+// reply could not be read is returned, with why, for serve to fail once the
+// writer has let go of it.
+func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) (failed *Op, why Kind) {
 	sr := newSocketReader(nc)
 	rr := proto.NewReplyReader(sr, c.s.opts.MaxItemSize)
 	var consumed int64 // reply bytes matched to requests: ReadReply returns them unchanged, so len(op.Reply)
@@ -254,7 +261,7 @@ func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
 				c.s.recordFailure(KindProtocol)
 				kill(err)
 			}
-			return
+			return nil, 0
 		}
 		if waited || !op.Deadline.Equal(deadline) {
 			deadline = op.Deadline
@@ -267,9 +274,8 @@ func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) {
 		if err != nil {
 			kind := classify(err)
 			c.s.recordFailure(kind)
-			op.fail(c.s.errs[kind])
 			kill(err)
-			return
+			return op, kind
 		}
 		consumed += int64(len(op.Reply))
 		c.s.recordSuccess()
