@@ -77,7 +77,7 @@ func newPoolRing(p config.Pool) (*ring.Ring, error) {
 	for i, s := range p.Servers {
 		nodes[i] = ring.Node{Addr: s.Addr, Alias: s.Name, Weight: s.Weight}
 	}
-	r, err := ring.New(nodes, ring.Options{Hash: p.Hash, Distribution: p.Distribution, HashTag: p.HashTag, Replicas: p.Replicas})
+	r, err := ring.New(nodes, ring.Options{Hash: p.Hash, Distribution: p.Distribution, HashTag: p.HashTag, Replicas: p.Replicas, TwemproxyOrder: p.ServerOrder == config.OrderTwemproxy})
 	if err != nil {
 		return nil, fmt.Errorf("pool %q: %w", p.Name, err)
 	}

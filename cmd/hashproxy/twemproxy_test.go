@@ -112,10 +112,10 @@ func TestServeNutcrackerYAML(t *testing.T) {
 	alpha := []*testenv.Process{testenv.StartMemcached(t), testenv.StartMemcached(t), testenv.StartMemcached(t)}
 	beta := []*testenv.Process{testenv.StartMemcached(t), testenv.StartMemcached(t)}
 	// twemproxy sorts a pool's servers by name (shorter first, then byte
-	// order) and its modula takes them in that order; hashproxy takes them
-	// in the order written. Written in twemproxy's order, both agree.
+	// order) and its modula takes them in that order. List beta's servers
+	// the other way round: a nutcracker.yml must still place as nutcracker.
 	slices.SortFunc(beta, func(a, b *testenv.Process) int {
-		return cmp.Or(cmp.Compare(len(a.Addr), len(b.Addr)), strings.Compare(a.Addr, b.Addr))
+		return -cmp.Or(cmp.Compare(len(a.Addr), len(b.Addr)), strings.Compare(a.Addr, b.Addr))
 	})
 	alphaPort, betaPort := testenv.FreePort(t), testenv.FreePort(t)
 	path := filepath.Join(t.TempDir(), "nutcracker.yml")

@@ -57,6 +57,11 @@ type Pool struct {
 	// Replicas is the number of md5_ring points per server (per unit of
 	// weight).
 	Replicas int
+	// ServerOrder is the order in which modula deals its slots to the
+	// servers: "listed" (as gomemcache's ServerList) or "twemproxy" (sorted
+	// by name, as nutcracker does). A twemproxy-format file defaults to
+	// "twemproxy", the native format to "listed".
+	ServerOrder string
 	// Timeout bounds every request to a server.
 	Timeout time.Duration
 	// Backlog is the listen backlog.

@@ -10,6 +10,9 @@ const (
 	// DefaultListen is a native pool's listen address (twemproxy's format
 	// requires one).
 	DefaultListen = "127.0.0.1:22122"
+	// OrderListed and OrderTwemproxy are the values of server_order.
+	OrderListed    = "listed"
+	OrderTwemproxy = "twemproxy"
 	// DefaultPoolName names the pool of a configuration built from flags.
 	DefaultPoolName = "default"
 
@@ -38,6 +41,7 @@ func DefaultPool() Pool {
 		Hash:               "fnv1a_64",
 		Distribution:       "ketama",
 		Replicas:           100,
+		ServerOrder:        OrderListed,
 		Timeout:            defaultTimeout,
 		Backlog:            512,
 		ClientConnections:  defaultClientConnections,

@@ -39,6 +39,7 @@ func TestParseTwemproxyAllKeys(t *testing.T) {
 	want.Hash = "md5"
 	want.HashTag = "{}"
 	want.Distribution = "modula"
+	want.ServerOrder = OrderTwemproxy // a nutcracker.yml places as nutcracker does
 	want.Timeout = 250 * time.Millisecond
 	want.Backlog = 1024
 	want.Preconnect = true
@@ -178,6 +179,7 @@ func TestParseProblems(t *testing.T) {
 		{"hash", "a:\n  listen: :1\n  hash: sha1\n" + servers, `f:3: pool "a": hash: "sha1" is not one of one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins`},
 		{"hash tag", "a:\n  listen: :1\n  hash_tag: \"{\"\n" + servers, `f:3: pool "a": hash_tag: "{" must be two characters, such as "{}"`},
 		{"random", "a:\n  listen: :1\n  distribution: random\n" + servers, `f:3: pool "a": distribution: random is not supported: a cache needs each key on one node`},
+		{"server order", "a:\n  listen: :1\n  server_order: sorted\n" + servers, `f:3: pool "a": server_order: "sorted" is not one of listed, twemproxy`},
 		{"distribution", "a:\n  listen: :1\n  distribution: maglev\n" + servers, `f:3: pool "a": distribution: "maglev" is not one of ketama, modula, md5_ring`},
 		{"redis", "a:\n  listen: :1\n  redis: true\n" + servers, `f:3: pool "a": redis pools are not supported: hashproxy speaks the memcached protocol only`},
 		{"redis auth", "a:\n  listen: :1\n  redis_auth: pw\n" + servers, `f:3: pool "a": redis_auth: only valid for a redis pool, and redis pools are not supported`},
@@ -265,6 +267,26 @@ b:
 	for i, p := range ce.Problems {
 		if p.File != "conf.yml" || p.Line == 0 {
 			t.Errorf("problem %d without file or line: %+v", i, p)
+		}
+	}
+}
+
+// A nutcracker.yml deals modula slots in twemproxy's order unless it says
+// otherwise; the native format in listed order unless it says otherwise.
+func TestParseServerOrder(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"twemproxy default", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:11211:1\n", OrderTwemproxy},
+		{"twemproxy listed", "a:\n  listen: :1\n  server_order: listed\n  servers:\n    - 127.0.0.1:11211:1\n", OrderListed},
+		{"native default", "pools:\n  a:\n    servers:\n      - 127.0.0.1:11211:1\n", OrderListed},
+		{"native twemproxy", "pools:\n  a:\n    server_order: twemproxy\n    servers:\n      - 127.0.0.1:11211:1\n", OrderTwemproxy},
+	}
+	for _, tc := range tests {
+		cfg, err := Parse("f", []byte(tc.src))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := cfg.Pools[0].ServerOrder; got != tc.want {
+			t.Errorf("%s: server_order %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

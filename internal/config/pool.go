@@ -11,6 +11,9 @@ import (
 func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 	p := DefaultPool()
 	p.Name = name.Value
+	if requireListen { // twemproxy's format: place as nutcracker does
+		p.ServerOrder = OrderTwemproxy
+	}
 	d.mark(name, "pools", p.Name)
 	entries, ok := d.entries(m, p.Name, "pool")
 	hasListen := !ok // a pool that is not a mapping is reported already
@@ -28,6 +31,8 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 			d.str(e, p.Name, &p.Distribution)
 		case "replicas":
 			d.integer(e, p.Name, &p.Replicas)
+		case "server_order":
+			d.str(e, p.Name, &p.ServerOrder)
 		case "timeout":
 			d.duration(e, p.Name, &p.Timeout)
 		case "backlog":

@@ -111,6 +111,9 @@ func (v *validator) pool(p *Pool) {
 	case !slices.Contains(distributions, p.Distribution):
 		v.add(p.Name, at("distribution"), "distribution: %q is not one of %s", p.Distribution, strings.Join(distributions, ", "))
 	}
+	if p.ServerOrder != OrderListed && p.ServerOrder != OrderTwemproxy {
+		v.add(p.Name, at("server_order"), "server_order: %q is not one of %s, %s", p.ServerOrder, OrderListed, OrderTwemproxy)
+	}
 	for _, r := range []struct {
 		key           string
 		val, min, max int

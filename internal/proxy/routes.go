@@ -31,10 +31,11 @@ func buildRoutes(cfg config.Pool, nodes []*node) (*routes, error) {
 // ringOptions are the placement options of a pool.
 func ringOptions(cfg config.Pool) ring.Options {
 	return ring.Options{
-		Hash:         cfg.Hash,
-		Distribution: cfg.Distribution,
-		HashTag:      cfg.HashTag,
-		Replicas:     cfg.Replicas,
+		Hash:           cfg.Hash,
+		Distribution:   cfg.Distribution,
+		HashTag:        cfg.HashTag,
+		Replicas:       cfg.Replicas,
+		TwemproxyOrder: cfg.ServerOrder == config.OrderTwemproxy,
 	}
 }
 

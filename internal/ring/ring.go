@@ -24,6 +24,11 @@ type Options struct {
 	Distribution string // "ketama" (default when ""), "modula" or "md5_ring"
 	HashTag      string // "" or exactly two bytes, e.g. "{}"
 	Replicas     int    // md5_ring points per unit of weight; 0 means 100
+	// TwemproxyOrder deals modula's slots to the nodes sorted by name, as
+	// twemproxy does with its server list; otherwise they are dealt in the
+	// listed order, as gomemcache's ServerList does. Ketama and md5_ring do
+	// not depend on the order.
+	TwemproxyOrder bool
 }
 
 // The distributions.
@@ -93,7 +98,11 @@ func New(nodes []Node, opts Options) (*Ring, error) {
 		r.ketama = newKetama(r.nodes, r.names)
 	case Modula:
 		r.names = namesFor(r.nodes, aliasOrAddr)
-		r.modula = newModula(r.nodes)
+		order := listedOrder(len(r.nodes))
+		if opts.TwemproxyOrder {
+			order = twemproxyOrder(namesFor(r.nodes, ketamaName))
+		}
+		r.modula = newModula(r.nodes, order)
 	case MD5Ring:
 		if opts.Replicas < 0 {
 			return nil, fmt.Errorf("ring: replicas %d, want >= 0 (0 means %d)", opts.Replicas, DefaultReplicas)
