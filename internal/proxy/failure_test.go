@@ -2,8 +2,11 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,12 +36,45 @@ func startNodes(t *testing.T, n int) ([]*testenv.Process, []string) {
 	return procs, addrs
 }
 
-// signal sends sig to a memcached this test started.
+// signal sends sig to a memcached this test started. For SIGSTOP it also
+// waits until every thread of the process has stopped: on a busy machine
+// that can take a while, and the test times its window from then.
 func signal(t *testing.T, p *testenv.Process, sig syscall.Signal) {
 	t.Helper()
 	if err := syscall.Kill(p.PID(), sig); err != nil {
 		t.Fatalf("signal %v to memcached %d: %v", sig, p.PID(), err)
 	}
+	if sig != syscall.SIGSTOP {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !allThreadsStopped(p.PID()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("memcached %d not stopped 5s after SIGSTOP", p.PID())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// allThreadsStopped reports whether every thread of pid is in state T
+// (stopped), from /proc/PID/task/*/stat.
+func allThreadsStopped(pid int) bool {
+	stats, err := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/stat")
+	if err != nil || len(stats) == 0 {
+		return false
+	}
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
 }
 
 // percentile returns the p-th percentile (0 < p <= 1) of ds.
