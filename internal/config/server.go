@@ -50,6 +50,9 @@ func parseServer(s string) (Server, error) {
 			return Server{}, fmt.Errorf("server %q: %w", s, addrError(err))
 		}
 	}
+	if strings.IndexFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return Server{}, fmt.Errorf("server %q: host %q has spaces or control characters", s, host)
+	}
 	p, err := strconv.Atoi(port)
 	if err != nil {
 		return Server{}, fmt.Errorf("server %q: port %q is not a number", s, port)
