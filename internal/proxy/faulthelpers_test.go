@@ -37,7 +37,7 @@ func faultPool(addrs ...string) config.Pool {
 
 // startPool starts a proxy serving pc (which must listen on a free port),
 // logging to log (nil: nowhere), and shuts it down when the test ends.
-func startPool(t *testing.T, pc config.Pool, log *zap.Logger) *testProxy {
+func startPool(t testing.TB, pc config.Pool, log *zap.Logger) *testProxy {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg, metrics.BuildInfo{Version: "test"})

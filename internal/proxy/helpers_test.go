@@ -3,7 +3,6 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hashproxy/internal/config"
-	"hashproxy/internal/metrics"
 	"hashproxy/internal/testenv"
 )
 
@@ -27,39 +25,22 @@ type testProxy struct {
 
 // startProxy starts n memcached nodes and a proxy in front of them; edit
 // may change the pool's settings before it starts.
-func startProxy(t *testing.T, n int, edit func(*config.Pool)) *testProxy {
+func startProxy(t testing.TB, n int, edit func(*config.Pool)) *testProxy {
 	t.Helper()
-	tp := &testProxy{}
 	pc := config.DefaultPool()
 	pc.Listen = "127.0.0.1:0"
 	pc.Timeout = 2 * time.Second // generous: CI machines are busy
+	var nodes []*testenv.Process
 	for i := 0; i < n; i++ {
 		mc := testenv.StartMemcached(t)
-		tp.nodes = append(tp.nodes, mc)
+		nodes = append(nodes, mc)
 		pc.Servers = append(pc.Servers, config.Server{Addr: mc.Addr, Host: "127.0.0.1", Port: mc.Port, Weight: 1})
 	}
 	if edit != nil {
 		edit(&pc)
 	}
-	tp.cfg = pc
-	tp.reg = prometheus.NewRegistry()
-	met := metrics.New(tp.reg, metrics.BuildInfo{Version: "test"})
-	px, err := New(&config.Config{Pools: []config.Pool{pc}}, Options{Version: "test", Metrics: met})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := px.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := px.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	tp.px = px
-	tp.addr = px.Addr(pc.Name).String()
+	tp := startPool(t, pc, nil)
+	tp.nodes = nodes
 	return tp
 }
 
