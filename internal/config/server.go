@@ -50,8 +50,8 @@ func parseServer(s string) (Server, error) {
 			return Server{}, fmt.Errorf("server %q: %w", s, addrError(err))
 		}
 	}
-	if strings.IndexFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-		return Server{}, fmt.Errorf("server %q: host %q has spaces or control characters", s, host)
+	if !validHost(host) {
+		return Server{}, fmt.Errorf("server %q: host %q is neither an IP address nor a host name", s, host)
 	}
 	p, err := strconv.Atoi(port)
 	if err != nil {
@@ -64,6 +64,21 @@ func parseServer(s string) (Server, error) {
 		Weight: weight,
 		Name:   name,
 	}, nil
+}
+
+// validHost reports whether host is empty (this machine), an IP address,
+// or a host name: letters, digits, '-', '_' and '.'.
+func validHost(host string) bool {
+	if host == "" || net.ParseIP(host) != nil {
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // addrError strips the address that *net.AddrError repeats, since the
