@@ -156,8 +156,8 @@ func TestStoppedNodeUnderLoad(t *testing.T) {
 	signal(t, procs[stopped], syscall.SIGSTOP)
 	stopAt := time.Now()
 	time.Sleep(1500 * time.Millisecond)
+	contAt := time.Now() // before the signal: whatever completes before it completed while stopped
 	signal(t, procs[stopped], syscall.SIGCONT)
-	contAt := time.Now()
 	time.Sleep(1500 * time.Millisecond)
 	done.Store(true)
 	wg.Wait()
