@@ -1,8 +1,6 @@
 package upstream
 
 import (
-	"bufio"
-	"net"
 	"testing"
 	"time"
 
@@ -66,17 +64,7 @@ func FuzzValuesAnswer(f *testing.F) {
 // lost track of its replies; the request fails and the connection is
 // re-dialled instead of passing the value on.
 func TestValueForAnotherKeyClosesTheConnection(t *testing.T) {
-	dials := make(chan struct{}, 16)
-	addr := fakeServer(t, func(c net.Conn) {
-		dials <- struct{}{}
-		br := bufio.NewReader(c)
-		for {
-			if _, err := br.ReadString('\n'); err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("VALUE other 0 1\r\nx\r\nEND\r\n"))
-		}
-	})
+	addr, dials := answering(t, "VALUE other 0 1\r\nx\r\nEND\r\n")
 	s := New(Options{Addr: addr, Timeout: time.Second})
 	defer s.Close()
 	op := do(s, proto.CmdGet, "get mine\r\n")

@@ -104,6 +104,23 @@ func fakeServer(t *testing.T, behave func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
+// answering starts a fake node that answers every request line with reply;
+// dials receives a value per connection it accepts.
+func answering(t *testing.T, reply string) (addr string, dials chan struct{}) {
+	dials = make(chan struct{}, 16)
+	addr = fakeServer(t, func(c net.Conn) {
+		dials <- struct{}{}
+		br := bufio.NewReader(c)
+		for {
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+			_, _ = c.Write([]byte(reply))
+		}
+	})
+	return addr, dials
+}
+
 // silent reads requests and never answers.
 func silent(c net.Conn) {
 	buf := make([]byte, 4096)
@@ -255,17 +272,7 @@ func TestIdleConnectionClosedByNode(t *testing.T) {
 // twice would have its second answer taken for the next request's reply;
 // the extra bytes close the connection instead.
 func TestUnsolicitedBytesCloseTheConnection(t *testing.T) {
-	dials := make(chan struct{}, 16)
-	addr := fakeServer(t, func(c net.Conn) {
-		dials <- struct{}{}
-		br := bufio.NewReader(c)
-		for {
-			if _, err := br.ReadString('\n'); err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("END\r\nEND\r\n"))
-		}
-	})
+	addr, dials := answering(t, "END\r\nEND\r\n")
 	s := New(Options{Addr: addr, Timeout: time.Second})
 	defer s.Close()
 	if op := do(s, proto.CmdGet, "get a\r\n"); op.Err != nil || string(op.Reply) != "END\r\n" {
