@@ -22,6 +22,7 @@ func StartMemcachedAt(t testing.TB, host string, port int, args ...string) *Proc
 		all = append(all, "-u", "root")
 	}
 	cmd := exec.Command(bin, all...)
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testenv: start memcached at %s:%d: %v", host, port, err)
 	}

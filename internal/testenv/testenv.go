@@ -134,6 +134,7 @@ func StartNutcracker(t testing.TB, config string, ports ...int) *Process {
 	statsPort := FreePort(t)
 	cmd := exec.Command(bin, "-c", conf, "-s", strconv.Itoa(statsPort), "-a", "127.0.0.1",
 		"-o", filepath.Join(dir, "nutcracker.log"), "-p", filepath.Join(dir, "nutcracker.pid"))
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testenv: start nutcracker: %v", err)
 	}
@@ -155,6 +156,7 @@ func StartNutcracker(t testing.TB, config string, ports ...int) *Process {
 
 func start(bin string, args []string, port int) (*Process, error) {
 	cmd := exec.Command(bin, args...)
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
