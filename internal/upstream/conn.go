@@ -291,15 +291,8 @@ func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) (failed *
 // drain). waited reports that the read deadline was changed meanwhile.
 func (c *conn) next(nc net.Conn, sr *socketReader, dead chan struct{}, kill func(error), consumed int64) (op *Op, waited bool, err error) {
 	for {
-		select {
-		case op, ok := <-c.inflight:
-			if !ok {
-				return nil, waited, nil
-			}
+		if op, got := c.takeInflight(dead, false); got {
 			return op, waited, nil
-		case <-dead:
-			return nil, waited, nil
-		default:
 		}
 		if sr.unread(consumed) > 0 {
 			return nil, waited, errUnsolicited
@@ -307,15 +300,8 @@ func (c *conn) next(nc net.Conn, sr *socketReader, dead chan struct{}, kill func
 		c.idleMu.Lock()
 		if c.draining {
 			c.idleMu.Unlock()
-			select {
-			case op, ok := <-c.inflight:
-				if !ok {
-					return nil, waited, nil
-				}
-				return op, waited, nil
-			case <-dead:
-				return nil, waited, nil
-			}
+			op, _ := c.takeInflight(dead, true)
+			return op, waited, nil
 		}
 		c.idling = true
 		// A request sent from now on has a later deadline than this, so
@@ -333,6 +319,27 @@ func (c *conn) next(nc net.Conn, sr *socketReader, dead chan struct{}, kill func
 		}
 		// Bytes arrived, a request was sent, or the error is its reply's.
 	}
+}
+
+// takeInflight takes the next request in flight. It reports got when the
+// reader is done waiting: with the request, or with nil when inflight is
+// closed or the connection died. Without block it returns at once, got
+// false, when nothing is in flight.
+func (c *conn) takeInflight(dead chan struct{}, block bool) (op *Op, got bool) {
+	if block {
+		select {
+		case op = <-c.inflight: // nil once closed
+		case <-dead:
+		}
+		return op, true
+	}
+	select {
+	case op = <-c.inflight:
+	case <-dead:
+	default:
+		return nil, false
+	}
+	return op, true
 }
 
 // classify maps a read error to a failure kind.
