@@ -6,10 +6,10 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"hashproxy/internal/proto"
+	"hashproxy/internal/sockio"
 	"hashproxy/internal/upstream"
 )
 
@@ -48,8 +48,8 @@ type clientConn struct {
 	p           *pool
 	nc          net.Conn
 	rd          *proto.Reader
+	sock        *sockio.Conn
 	in          countingReader
-	idleWait    idleWait
 	bw          *bufio.Writer // taken from writerPool while replies are written
 	out         countingWriter
 	req         proto.Request
@@ -70,12 +70,10 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 		idle:        pc.cfg.IdleTimeout,
 		maxInflight: max(pc.cfg.MaxInflight, 1),
 	}
-	c.in = countingReader{r: nc, p: p, drained: true}
+	c.sock = sockio.New(nc)
+	c.in = countingReader{r: c.sock, p: p, drained: true}
 	c.rd = proto.NewReader(&c.in, pc.limits)
-	if sc, ok := nc.(syscall.Conn); ok {
-		c.idleWait.init(sc)
-	}
-	c.out.w = nc
+	c.out.w = c.sock
 	return c
 }
 

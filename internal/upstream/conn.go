@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"errors"
+	"hashproxy/internal/sockio"
 	"net"
 	"os"
 	"runtime"
@@ -116,7 +117,8 @@ func (c *conn) failQueued(kind Kind) {
 // serve runs the writer and reader on an established connection until it
 // breaks (returning why) or the server is closed and drained (returning
 // nil). Requests sent but not answered when it breaks fail with the reason.
-func (c *conn) serve(nc net.Conn) error {
+func (c *conn) serve(tcp net.Conn) error {
+	nc := sockio.New(tcp) // one reader and one writer share it
 	c.idleMu.Lock()
 	c.idling, c.draining = false, false
 	c.idleMu.Unlock()
