@@ -8,8 +8,14 @@ import (
 	"slices"
 )
 
+// replyBufSize is a ReplyReader's buffer, the most one read takes from a
+// node: as large as nutcracker's mbuf, so that a read takes several
+// pipelined replies of kilobyte values at once. A proxy has few upstream
+// connections, so it costs little memory.
+const replyBufSize = 16 << 10
+
 // ReplyReader reads the replies of an upstream memcached through a fixed
-// 4 KiB buffer. Reply lines longer than the buffer are malformed; value
+// 16 KiB buffer. Reply lines longer than the buffer are malformed; value
 // blocks larger than it are read straight into the caller's slice.
 type ReplyReader struct {
 	rd          io.Reader
@@ -25,7 +31,7 @@ func NewReplyReader(rd io.Reader, maxItemSize int) *ReplyReader {
 	if maxItemSize <= 0 {
 		maxItemSize = DefaultMaxItemSize
 	}
-	return &ReplyReader{rd: rd, maxItemSize: maxItemSize, buf: make([]byte, bufSize)}
+	return &ReplyReader{rd: rd, maxItemSize: maxItemSize, buf: make([]byte, replyBufSize)}
 }
 
 // ReadReply reads one complete reply to a request of command cmd (not

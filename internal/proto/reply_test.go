@@ -63,7 +63,7 @@ func TestReadReply(t *testing.T) {
 		{"value_over_max_item_size", CmdGet, "VALUE a 0 20001\r\n", 0, ErrMalformedReply},
 		{"value_block_not_ending_in_crlf", CmdGet, "VALUE a 0 1\r\nbcd\r\nEND\r\n", 0, ErrMalformedReply},
 		{"line_without_cr", CmdSet, "STORED\n", 0, ErrMalformedReply},
-		{"line_longer_than_buffer", CmdGet, "VALUE " + strings.Repeat("k", 5000) + " 0 1\r\n", 0, ErrMalformedReply},
+		{"line_longer_than_buffer", CmdGet, "VALUE " + strings.Repeat("k", 20000) + " 0 1\r\n", 0, ErrMalformedReply},
 		{"no_reply", CmdGet, "", 0, io.EOF},
 		{"truncated_line", CmdSet, "STOR", 0, io.ErrUnexpectedEOF},
 		{"truncated_value", CmdGet, "VALUE a 0 5\r\nab", 0, io.ErrUnexpectedEOF},

@@ -1,5 +1,3 @@
-//go:build unix
-
 // Package sockio reads and writes sockets with raw system calls.
 //
 // A net.Conn's Read and Write tell the Go scheduler that they enter a
@@ -11,22 +9,23 @@
 // sockets are non-blocking, so a read or write never waits in the kernel:
 // sockio issues them as raw system calls and waits for readiness through
 // the runtime's poller, as net does, so deadlines and Close work as they do
-// on the net.Conn.
+// on the net.Conn. A connection without a socket (or on a system without
+// raw socket calls) uses the net.Conn's own methods.
 package sockio
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // Conn is a net.Conn whose Read and Write use raw system calls. One
-// goroutine may read (Read, WaitReadable) while another writes.
+// goroutine may read (Read, WaitReadable, Peek) while another writes.
 type Conn struct {
 	net.Conn
-	raw syscall.RawConn // nil without a socket: the net.Conn's methods are used
+	raw syscall.RawConn // nil without one: the net.Conn's methods are used
 
 	// The Read in progress, for tryRead.
 	rbuf   []byte
@@ -40,20 +39,22 @@ type Conn struct {
 	werrno  syscall.Errno
 	writeFn func(fd uintptr) bool
 
-	peek   [1]byte // WaitReadable's peek lands here
+	peek   [1]byte // peeks land here; without raw calls, WaitReadable's read
 	peeked bool    // the WaitReadable in progress has peeked
 	peekFn func(fd uintptr) bool
+
+	// Without raw calls, WaitReadable reads a byte (held, when holding) or
+	// an error (heldErr) that the next Read returns.
+	holding bool
+	heldErr error
 }
 
 // New returns a Conn over nc.
 func New(nc net.Conn) *Conn {
-	c := &Conn{Conn: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.raw = raw
-		}
+	c := &Conn{Conn: nc, raw: rawConn(nc)}
+	if c.raw != nil {
+		c.readFn, c.writeFn, c.peekFn = c.tryRead, c.tryWrite, c.tryPeek
 	}
-	c.readFn, c.writeFn, c.peekFn = c.tryRead, c.tryWrite, c.tryPeek
 	return c
 }
 
@@ -62,7 +63,7 @@ func New(nc net.Conn) *Conn {
 // Close's errors as net.Conn's Read does.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.raw == nil {
-		return c.Conn.Read(p)
+		return c.readHeld(p)
 	}
 	if len(p) == 0 {
 		return 0, nil
@@ -79,25 +80,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return c.rn, nil
-}
-
-// tryRead is the poller's read attempt; false means: wait until readable.
-func (c *Conn) tryRead(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd,
-			uintptr(unsafe.Pointer(&c.rbuf[0])), uintptr(len(c.rbuf)))
-		switch errno {
-		case 0:
-			c.rn = int(n)
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		c.rerrno = errno
-		return true
-	}
 }
 
 // Write writes all of p, waiting for room in the socket's send buffer as
@@ -122,51 +104,85 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// tryWrite is the poller's write attempt; false means: wait for room.
-func (c *Conn) tryWrite(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd,
-			uintptr(unsafe.Pointer(&c.wbuf[0])), uintptr(len(c.wbuf)))
-		switch errno {
-		case 0:
-			c.wn = int(n)
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		c.werrno = errno
-		return true
-	}
-}
-
-// WaitReadable waits until a Read would not block, consuming nothing:
-// data, the end of the stream or an error is waiting. It returns the read
-// deadline's and Close's errors. Without a socket it returns at once.
+// WaitReadable waits until data, the end of the stream or an error is
+// waiting, consuming nothing, or until the read deadline passes or the
+// connection is closed (returning their errors). It may also return nil
+// early, now and then: a Read after it still waits when it must.
 func (c *Conn) WaitReadable() error {
 	if c.raw == nil {
-		return nil
+		return c.waitHeld()
 	}
 	c.peeked = false
 	return c.raw.Read(c.peekFn)
 }
 
-// tryPeek is the poller's readability test. The poller forgets a readiness
-// it reported before the wait began, so the first call asks the socket
-// (a peek); the next comes after the poller has seen it become readable,
-// or a deadline pass, and ends the wait.
+// Peek reports, without waiting, whether data is waiting to be read (data)
+// or the stream has ended or failed (err: io.EOF or the error). Neither
+// means nothing is waiting yet.
+func (c *Conn) Peek() (data bool, err error) {
+	if c.raw == nil {
+		return c.holding, c.heldErr
+	}
+	var n int
+	var errno syscall.Errno
+	if cerr := c.raw.Control(func(fd uintptr) { n, errno = peekNow(fd, c.peek[:]) }); cerr != nil {
+		return false, cerr
+	}
+	switch {
+	case errno == syscall.EAGAIN:
+		return false, nil
+	case errno != 0:
+		return false, os.NewSyscallError("recvfrom", errno)
+	case n == 0:
+		return false, io.EOF
+	}
+	return true, nil
+}
+
+// tryPeek is WaitReadable's test for the poller. The poller forgets a
+// readiness it reported before the wait began, so the first call asks the
+// socket; the next comes when the poller has seen it become readable (or a
+// deadline pass) and ends the wait.
 func (c *Conn) tryPeek(fd uintptr) bool {
 	if c.peeked {
 		return true
 	}
 	c.peeked = true
-	for {
-		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd,
-			uintptr(unsafe.Pointer(&c.peek[0])), uintptr(len(c.peek)),
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		if errno != syscall.EINTR {
-			return errno != syscall.EAGAIN
-		}
+	_, errno := peekNow(fd, c.peek[:])
+	return errno != syscall.EAGAIN
+}
+
+// waitHeld is WaitReadable without raw calls: it reads one byte (or the
+// error) for the next Read to return.
+func (c *Conn) waitHeld() error {
+	if c.holding || c.heldErr != nil {
+		return nil
 	}
+	n, err := c.Conn.Read(c.peek[:])
+	switch {
+	case n == 1:
+		c.holding = true
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed):
+		return err
+	default:
+		c.heldErr = err
+	}
+	return nil
+}
+
+// readHeld is Read without raw calls: what waitHeld read comes first.
+func (c *Conn) readHeld(p []byte) (int, error) {
+	switch {
+	case len(p) == 0:
+		return 0, nil
+	case c.holding:
+		c.holding = false
+		p[0] = c.peek[0]
+		return 1, nil
+	case c.heldErr != nil:
+		err := c.heldErr
+		c.heldErr = nil
+		return 0, err
+	}
+	return c.Conn.Read(p)
 }

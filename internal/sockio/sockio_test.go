@@ -160,19 +160,68 @@ func TestWaitReadableConsumesNothing(t *testing.T) {
 	}
 }
 
-// Without a socket (a net.Pipe) Conn uses the net.Conn's own methods.
+func TestPeek(t *testing.T) {
+	c, peer := pair(t)
+	if data, err := c.Peek(); data || err != nil {
+		t.Fatalf("Peek with nothing sent = %v, %v", data, err)
+	}
+	peer.Write([]byte("END\r\n"))
+	if err := c.WaitReadable(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := c.Peek(); !data || err != nil {
+		t.Fatalf("Peek with data waiting = %v, %v", data, err)
+	}
+	buf := make([]byte, 8)
+	if n, err := c.Read(buf); string(buf[:n]) != "END\r\n" || err != nil {
+		t.Fatalf("Read after Peek = %q, %v", buf[:n], err)
+	}
+	peer.Close()
+	if err := c.WaitReadable(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := c.Peek(); data || err != io.EOF {
+		t.Fatalf("Peek after the peer closed = %v, %v", data, err)
+	}
+}
+
+// Without a socket (a net.Pipe) Conn uses the net.Conn's own methods, and
+// WaitReadable holds the byte it had to read for the next Read.
 func TestWithoutSocket(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
-	defer b.Close()
 	c := New(a)
-	go b.Write([]byte("hi"))
+	go func() {
+		b.Write([]byte("hi"))
+		b.Close()
+	}()
+	if err := c.WaitReadable(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := c.Peek(); !data || err != nil {
+		t.Fatalf("Peek with data waiting = %v, %v", data, err)
+	}
 	buf := make([]byte, 2)
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hi" {
 		t.Fatalf("Read = %q, %v", buf, err)
 	}
 	if err := c.WaitReadable(); err != nil {
 		t.Fatal(err)
+	}
+	if data, err := c.Peek(); data || err != io.EOF {
+		t.Fatalf("Peek at the end = %v, %v", data, err)
+	}
+	if _, err := c.Read(buf); err != io.EOF {
+		t.Fatalf("Read at the end: %v", err)
+	}
+
+	idle, other := net.Pipe()
+	defer idle.Close()
+	defer other.Close()
+	c = New(idle)
+	idle.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if err := c.WaitReadable(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WaitReadable past its deadline: %v", err)
 	}
 }
 

@@ -251,8 +251,8 @@ func (c *conn) pushInflight(op *Op, bw *bufio.Writer, dead chan struct{}, kill f
 // would otherwise be taken for the next request's reply. A request whose
 // reply could not be read is returned, with why, for serve to fail once the
 // writer has let go of it.
-func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) (failed *Op, why Kind) {
-	sr := newSocketReader(nc)
+func (c *conn) read(nc *sockio.Conn, dead chan struct{}, kill func(error)) (failed *Op, why Kind) {
+	sr := &socketReader{sock: nc}
 	rr := proto.NewReplyReader(sr, c.s.opts.MaxItemSize)
 	var consumed int64 // reply bytes matched to requests: ReadReply returns them unchanged, so len(op.Reply)
 	var deadline time.Time
@@ -291,13 +291,28 @@ func (c *conn) read(nc net.Conn, dead chan struct{}, kill func(error)) (failed *
 // nil when the reader must stop: err is then bytes the node sent unasked,
 // or nil (the connection died, or inflight was closed after the final
 // drain). waited reports that the read deadline was changed meanwhile.
-func (c *conn) next(nc net.Conn, sr *socketReader, dead chan struct{}, kill func(error), consumed int64) (op *Op, waited bool, err error) {
+func (c *conn) next(nc *sockio.Conn, sr *socketReader, dead chan struct{}, kill func(error), consumed int64) (op *Op, waited bool, err error) {
+	readable := false // the last wait ended with bytes or the end waiting
 	for {
 		if op, got := c.takeInflight(dead, false); got {
 			return op, waited, nil
 		}
 		if sr.unread(consumed) > 0 {
 			return nil, waited, errUnsolicited
+		}
+		if readable {
+			// Nothing was in flight when the wait ended, and a request goes
+			// in flight before it is sent, so nothing waiting is a reply.
+			readable = false
+			data, err := sr.peek()
+			switch {
+			case data:
+				return nil, waited, errUnsolicited
+			case err != nil:
+				kill(err) // the node closed the idle connection
+				return nil, waited, nil
+			}
+			// The wait ended early: wait again.
 		}
 		c.idleMu.Lock()
 		if c.draining {
@@ -315,11 +330,16 @@ func (c *conn) next(nc net.Conn, sr *socketReader, dead chan struct{}, kill func
 		c.idleMu.Lock()
 		c.idling = false
 		c.idleMu.Unlock()
-		if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) && len(c.inflight) == 0 {
-			kill(werr) // the node closed the idle connection
+		switch {
+		case werr == nil:
+			readable = true
+		case errors.Is(werr, os.ErrDeadlineExceeded):
+			// Idle for a timeout, or woken to see inflight closed.
+		case len(c.inflight) == 0:
+			kill(werr) // the connection was closed
 			return nil, waited, nil
 		}
-		// Bytes arrived, a request was sent, or the error is its reply's.
+		// Otherwise the error is the reply's to the request now in flight.
 	}
 }
 

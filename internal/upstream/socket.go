@@ -2,11 +2,9 @@ package upstream
 
 import (
 	"errors"
-	"net"
-	"os"
-)
 
-const peekBufSize = 4 << 10
+	"hashproxy/internal/sockio"
+)
 
 // errUnsolicited is reply bytes that arrived when no request was in flight:
 // the node answered something twice, or talks without being asked.
@@ -14,58 +12,36 @@ var errUnsolicited = errors.New("upstream: bytes from the node with no request i
 
 // socketReader is what a connection's ReplyReader reads from. It counts the
 // bytes it hands over, so that the reader can tell whether any are left
-// unanswered, and it can wait for the node's next bytes without handing
-// them over (wait), which lets an idle connection notice that the node
-// closed it.
+// unanswered, and it can wait for the node's next bytes without consuming
+// them (wait), which lets an idle connection notice that the node closed
+// it.
 type socketReader struct {
-	nc     net.Conn
-	buf    []byte
-	r, w   int   // buf[r:w] was read by wait and not yet handed over
+	sock   *sockio.Conn
 	handed int64 // bytes handed over by Read
-	err    error // sticky error other than a deadline
 }
 
-func newSocketReader(nc net.Conn) *socketReader {
-	return &socketReader{nc: nc, buf: make([]byte, peekBufSize)}
-}
-
-// Read hands over what wait has read, else reads the connection.
+// Read reads the connection.
 func (s *socketReader) Read(p []byte) (int, error) {
-	var n int
-	var err error
-	switch {
-	case s.r < s.w:
-		n = copy(p, s.buf[s.r:s.w])
-		s.r += n
-	case s.err != nil:
-		return 0, s.err
-	default:
-		n, err = s.nc.Read(p)
-	}
+	n, err := s.sock.Read(p)
 	s.handed += int64(n)
 	return n, err
 }
 
-// wait blocks until the node sends something, closes the connection, or
-// the connection's read deadline passes (returning an error wrapping
-// os.ErrDeadlineExceeded). Other errors are kept for Read to return.
+// wait blocks until the node sends something or closes the connection
+// (returning nil; now and then it also returns nil early), or the
+// connection's read deadline passes (returning an error wrapping
+// os.ErrDeadlineExceeded) or it is closed.
 func (s *socketReader) wait() error {
-	if s.r < s.w || s.err != nil {
-		return s.err
-	}
-	n, err := s.nc.Read(s.buf)
-	s.r, s.w = 0, n
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		s.err = err
-	}
-	if n > 0 {
-		return nil // the bytes come first; Read returns the error after them
-	}
-	return err
+	return s.sock.WaitReadable()
 }
 
-// unread returns the bytes read from the node that were not handed over,
-// plus those handed over beyond consumed.
+// peek reports, without waiting, whether the node has sent bytes (data)
+// or closed the connection (err). Neither means a wait ended early.
+func (s *socketReader) peek() (data bool, err error) {
+	return s.sock.Peek()
+}
+
+// unread returns the bytes handed over beyond consumed.
 func (s *socketReader) unread(consumed int64) int64 {
-	return int64(s.w-s.r) + s.handed - consumed
+	return s.handed - consumed
 }
