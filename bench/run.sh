@@ -18,7 +18,7 @@
 #
 # Settings (environment):
 #   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e" KEYS=10000 LOW_RATE=5000
-#   MC_THREADS=2 HP_SERVER_CONNECTIONS=2 NC_SERVER_CONNECTIONS=1
+#   MC_THREADS=2 HP_SERVER_CONNECTIONS=1 NC_SERVER_CONNECTIONS=1
 #   PROFILE=b         save a CPU profile of hashproxy's first run of scenario
 #                     b (any letter) to bench/out/
 #   RESULTS=bench/RESULTS.md   where the table goes ("" to skip writing)
@@ -37,7 +37,7 @@ LOW_RATE=${LOW_RATE:-5000}
 # no pipelining and 1.7x with 16 in flight); the proxies' four nodes then
 # have more threads than CPUs, which costs them little as idle threads sleep.
 MC_THREADS=${MC_THREADS:-2}
-HP_SERVER_CONNECTIONS=${HP_SERVER_CONNECTIONS:-2}
+HP_SERVER_CONNECTIONS=${HP_SERVER_CONNECTIONS:-1}
 NC_SERVER_CONNECTIONS=${NC_SERVER_CONNECTIONS:-1}
 PROFILE=${PROFILE:-}
 RESULTS=${RESULTS-bench/RESULTS.md}

@@ -56,9 +56,9 @@ func TestBinaryAdminEndpoints(t *testing.T) {
 	if got := series["hashproxy_get_hits_total"]; got != requests/2 {
 		t.Errorf("hashproxy_get_hits_total summed = %v, want %d", got, requests/2)
 	}
-	waitFor(t, "hashproxy_upstream_connections to count 2 per node", func() bool {
+	waitFor(t, "hashproxy_upstream_connections to count 1 per node (server_connections)", func() bool {
 		_, text := httpGet(t, admin+"/metrics")
-		return parseExposition(t, text)["hashproxy_upstream_connections"] == float64(2*len(nodes))
+		return parseExposition(t, text)["hashproxy_upstream_connections"] == float64(len(nodes))
 	})
 
 	for _, n := range nodes {

@@ -19,7 +19,7 @@ const (
 	defaultTimeout            = 400 * time.Millisecond // twemproxy: none (wait forever)
 	defaultServerRetryTimeout = time.Second            // twemproxy: 30s, a blind retry; here the interval between probes
 	defaultClientConnections  = 1024                   // memcached's default maxconns; twemproxy: unlimited
-	defaultServerConnections  = 2                      // twemproxy: 1
+	defaultServerConnections  = 1                      // as twemproxy
 	defaultMaxItemSize        = 1 << 20
 	defaultMaxLineLength      = 256 << 10
 )
