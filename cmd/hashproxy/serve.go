@@ -29,6 +29,7 @@ type serveOptions struct {
 	logLevel     string
 	logFormat    string
 	drainTimeout time.Duration
+	cpus         int
 }
 
 func newServeCmd() *cobra.Command {
@@ -55,7 +56,11 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			return o.run(cmd.Context(), cfg, load)
+			cpus, err := setCPUs(cmd.Flags().Changed("cpus"), o.cpus)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return o.run(cmd.Context(), cfg, load, cpus)
 		},
 	}
 	f := cmd.Flags()
@@ -66,6 +71,7 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error; overrides the file")
 	f.StringVar(&o.logFormat, "log-format", "console", "log format: console or json; overrides the file")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for in-flight requests")
+	f.IntVar(&o.cpus, "cpus", defaultCPUs, "CPUs that run the proxy at once (0: every CPU); without it, GOMAXPROCS from the environment if set")
 	return cmd
 }
 
@@ -116,7 +122,7 @@ func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
 
 // run serves until ctx ends (SIGTERM, SIGINT), then shuts down gracefully.
 // On SIGHUP it applies the configuration load returns.
-func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() (*config.Config, error)) error {
+func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() (*config.Config, error), cpus int) error {
 	log, err := newLogger(cfg.Log)
 	if err != nil {
 		return err
@@ -150,7 +156,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 		log.Info("admin listening", zap.String("listen", ln.Addr().String()))
 		go func() { adminErr <- admin.Serve(ln) }()
 	}
-	log.Info("hashproxy started", zap.String("version", version), zap.Int("pools", len(cfg.Pools)))
+	log.Info("hashproxy started", zap.String("version", version), zap.Int("pools", len(cfg.Pools)), zap.Int("cpus", cpus))
 
 	for done := false; !done; {
 		select {
