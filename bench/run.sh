@@ -11,14 +11,18 @@
 #
 # For each proxy it reads utime+stime from /proc/PID/stat before and after
 # every run (CPU-seconds per million requests, over all rounds), the read and
-# write system calls per request from /proc/PID/io, and VmHWM
-# from /proc/PID/status at the end of the scenario (peak RSS). The table of
+# write system calls per request from /proc/PID/io, every system call per
+# request when `perf` can count the process's (raw_syscalls:sys_enter; the
+# poller's, peeks, futexes and epoll_ctl too, which /proc/PID/io leaves
+# out), and VmHWM from /proc/PID/status at the end of the scenario (peak
+# RSS). The table of
 # medians is printed and written into bench/RESULTS.md, between its results
 # markers when it has them (the notes around them are kept).
 #
 # Settings (environment):
 #   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e" KEYS=10000 LOW_RATE=5000
 #   MC_THREADS=2 HP_SERVER_CONNECTIONS=1 NC_SERVER_CONNECTIONS=1
+#   HP_CPUS=2         hashproxy serve --cpus (default: hashproxy's own, 1)
 #   PROFILE=b         save a CPU profile of hashproxy's first run of scenario
 #                     b (any letter) to bench/out/
 #   RESULTS=bench/RESULTS.md   where the table goes ("" to skip writing)
@@ -39,6 +43,7 @@ LOW_RATE=${LOW_RATE:-5000}
 MC_THREADS=${MC_THREADS:-2}
 HP_SERVER_CONNECTIONS=${HP_SERVER_CONNECTIONS:-1}
 NC_SERVER_CONNECTIONS=${NC_SERVER_CONNECTIONS:-1}
+HP_CPUS=${HP_CPUS:-}
 PROFILE=${PROFILE:-}
 RESULTS=${RESULTS-bench/RESULTS.md}
 
@@ -118,6 +123,26 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 syscalls() { awk '/^syscr:/ {r = $2} /^syscw:/ {w = $2} END {print r, w}' "/proc/$1/io"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
+# start_counting PID FILE: count PID's system calls into FILE for the
+# next RUN_SECONDS (a run's length), when perf is installed; sets COUNTER.
+# stop_counting waits for the count.
+PERF=$(command -v perf 2>/dev/null || true)
+COUNTER=""
+start_counting() {
+  [ -n "$PERF" ] || return 0
+  "$PERF" stat -x, -e raw_syscalls:sys_enter -p "$1" -o "$2" -- sleep "$RUN_SECONDS" 2>/dev/null &
+  COUNTER=$!
+  pids+=("$COUNTER")
+}
+stop_counting() {
+  [ -n "$COUNTER" ] || return 0
+  wait "$COUNTER" 2>/dev/null || true
+  stop_pid "$COUNTER"
+  COUNTER=""
+}
+# counted FILE: the count start_counting wrote, or 0 when there is none.
+counted() { awk -F, '$3 ~ /raw_syscalls:sys_enter/ && $1 ~ /^[0-9]+$/ {print $1; n = 1} END {if (!n) print 0}' "$1" 2>/dev/null || echo 0; }
+
 # json_field NAME FILE: a number from the indented JSON of `hashproxy bench`.
 json_field() { awk -v k="\"$1\":" '$1 == k {gsub(/,/, "", $2); print $2; exit}' "$2"; }
 
@@ -186,7 +211,9 @@ pools:
     servers:
 $servers
 YML
-  "$HP" serve --config "$work/hashproxy.yaml" 2>"$work/hashproxy-$1.log" &
+  local cpus=()
+  [ -n "$HP_CPUS" ] && cpus=(--cpus "$HP_CPUS")
+  "$HP" serve --config "$work/hashproxy.yaml" "${cpus[@]}" 2>"$work/hashproxy-$1.log" &
   HP_PID=$!
   pids+=("$HP_PID")
   wait_port "${NC_ADDR##*:}"
@@ -213,7 +240,7 @@ scenario_title() {
 }
 
 # One line per run: scenario target round ops_per_sec p99_us requests errors
-# cpu_ticks reads writes
+# cpu_ticks reads writes syscalls
 runs="$work/runs.txt"
 : >"$runs"
 # One line per scenario and proxy: scenario target peak_rss_kib
@@ -245,18 +272,22 @@ for sc in $SCENARIOS; do
         prof=$!
       fi
       out="$work/$sc-$t-$round.json"
+      count="$work/$sc-$t-$round.syscalls"
+      : >"$count"
+      [ -n "$p" ] && start_counting "$p" "$count"
       # shellcheck disable=SC2086
       "$HP" bench --target "${addr[$t]}" $flags --key-prefix "$sc:" --keys "$KEYS" \
         --duration "${RUN_SECONDS}s" --no-warmup --quiet --json >"$out" || true
       after=0 io_after="0 0"
       [ -n "$p" ] && after=$(cpu_ticks "$p") && io_after=$(syscalls "$p")
+      stop_counting
       [ -n "$prof" ] && wait "$prof"
       ops=$(json_field ops_per_sec "$out"); p99=$(json_field p99 "$out")
       reqs=$(json_field requests "$out"); errs=$(json_field errors "$out")
       [ -n "$ops" ] || die "no result from $t in scenario $sc: $(cat "$out")"
       read -r r0 w0 <<<"$io_before"
       read -r r1 w1 <<<"$io_after"
-      echo "$sc $t $round $ops $p99 $reqs $errs $((after - before)) $((r1 - r0)) $((w1 - w0))" >>"$runs"
+      echo "$sc $t $round $ops $p99 $reqs $errs $((after - before)) $((r1 - r0)) $((w1 - w0)) $(counted "$count")" >>"$runs"
       printf 'bench: %s round %d %-10s %9.0f ops/s  p99 %7.0fus  errors %s\n' "$sc" "$round" "$t" "$ops" "$p99" "$errs" >&2
     done
   done
@@ -271,7 +302,7 @@ done
 table="$work/table.md"
 clk=$(getconf CLK_TCK)
 {
-  echo "| scenario | target | ops/s (median) | vs nutcracker | vs direct | p99 µs (median) | CPU-s per 1M req | reads+writes per req | peak RSS MiB | errors |"
+  echo "| scenario | target | ops/s (median) | vs nutcracker | vs direct | p99 µs (median) | CPU-s per 1M req | system calls per req: all (reads+writes) | peak RSS MiB | errors |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for sc in $SCENARIOS; do
     title=$(scenario_title "$sc")
@@ -281,7 +312,7 @@ clk=$(getconf CLK_TCK)
         for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
       }
-      FILENAME == ARGV[1] && $1 == sc { ops[$2] = ops[$2] " " $4; p99[$2] = p99[$2] " " $5; req[$2] += $6; err[$2] += $7; cpu[$2] += $8; rd[$2] += $9; wr[$2] += $10 }
+      FILENAME == ARGV[1] && $1 == sc { ops[$2] = ops[$2] " " $4; p99[$2] = p99[$2] " " $5; req[$2] += $6; err[$2] += $7; cpu[$2] += $8; rd[$2] += $9; wr[$2] += $10; sys[$2] += $11 }
       FILENAME == ARGV[2] && $1 == sc { rss[$2] = $3 }
       END {
         n = split("direct nutcracker hashproxy", ts, " ")
@@ -291,7 +322,8 @@ clk=$(getconf CLK_TCK)
           vn = m["nutcracker"] > 0 ? sprintf("%.2f×", m[t] / m["nutcracker"]) : "–"
           vd = m["direct"] > 0 ? sprintf("%.2f×", m[t] / m["direct"]) : "–"
           c = (t == "direct" || req[t] == 0) ? "–" : sprintf("%.2f", cpu[t] / clk / req[t] * 1e6)
-          s = (t == "direct" || req[t] == 0) ? "–" : sprintf("%.2f+%.2f", rd[t] / req[t], wr[t] / req[t])
+          all = sys[t] > 0 ? sprintf("%.2f", sys[t] / req[t]) : "–"
+          s = (t == "direct" || req[t] == 0) ? "–" : sprintf("%s (%.2f+%.2f)", all, rd[t] / req[t], wr[t] / req[t])
           r = (t in rss) ? sprintf("%.1f", rss[t] / 1024) : "–"
           printf "| %s | %s | %.0f | %s | %s | %.0f | %s | %s | %s | %d |\n", (i == 1 ? title : ""), t, m[t], vn, vd, median(p99[t]), c, s, r, err[t]
         }
@@ -305,7 +337,7 @@ header="$work/header.md"
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)'):"
   echo
   echo '```'
-  echo "ROUNDS=$ROUNDS RUN_SECONDS=$RUN_SECONDS KEYS=$KEYS LOW_RATE=$LOW_RATE MC_THREADS=$MC_THREADS HP_SERVER_CONNECTIONS=$HP_SERVER_CONNECTIONS NC_SERVER_CONNECTIONS=$NC_SERVER_CONNECTIONS bash bench/run.sh"
+  echo "ROUNDS=$ROUNDS RUN_SECONDS=$RUN_SECONDS KEYS=$KEYS LOW_RATE=$LOW_RATE MC_THREADS=$MC_THREADS HP_SERVER_CONNECTIONS=$HP_SERVER_CONNECTIONS NC_SERVER_CONNECTIONS=$NC_SERVER_CONNECTIONS ${HP_CPUS:+HP_CPUS=$HP_CPUS }bash bench/run.sh"
   echo '```'
   echo
   echo "Machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r); $("$MEMCACHED" -V), $("$NUTCRACKER" -V 2>&1 | head -1 | sed 's/^This is //'), $(go version | awk '{print $3}')."
