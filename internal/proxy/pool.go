@@ -14,6 +14,7 @@ import (
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/proto"
 	"hashproxy/internal/ring"
+	"hashproxy/internal/sockio"
 	"hashproxy/internal/upstream"
 )
 
@@ -233,6 +234,17 @@ func (p *pool) startServing(ln net.Listener) {
 	p.ln = ln
 	p.wg.Add(1)
 	go p.serve(ln)
+}
+
+// stopAccepting closes ln, one of the pool's listeners, after taking the
+// connections waiting in its backlog: their clients have connected and may
+// have sent requests, which are then answered as on any connection, where
+// closing would reset them.
+func (p *pool) stopAccepting(ln net.Listener) {
+	for _, nc := range sockio.TakeBacklog(ln) {
+		p.accept(nc)
+	}
+	_ = ln.Close()
 }
 
 // accept starts serving one client, or turns it away at the connection

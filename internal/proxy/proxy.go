@@ -163,7 +163,7 @@ func (px *Proxy) Shutdown(ctx context.Context) error {
 	pools := px.pools
 	for _, p := range pools {
 		if p.ln != nil {
-			_ = p.ln.Close()
+			p.stopAccepting(p.ln)
 		}
 	}
 	px.mu.Unlock()

@@ -112,7 +112,7 @@ func (px *Proxy) reload(cfg *config.Config) (reloadSummary, error) {
 			old := p.ln
 			p.startServing(pl.ln)
 			if old != nil {
-				_ = old.Close()
+				p.stopAccepting(old)
 				sum.listenersMoved = append(sum.listenersMoved, p.name)
 			}
 			p.log.Info("listening", zap.String("listen", pl.ln.Addr().String()))
@@ -250,7 +250,7 @@ func (px *Proxy) retire(p *pool, removed []*node) {
 // removePool stops a pool a reload took out: it closes its listener and
 // series at once and drains it in the background. The caller holds px.mu.
 func (px *Proxy) removePool(p *pool) {
-	_ = p.ln.Close()
+	p.stopAccepting(p.ln)
 	px.opts.Metrics.RemovePool(p.name)
 	px.background.Add(1)
 	go func() {
