@@ -55,7 +55,8 @@ type runningProxy struct {
 
 // startBinary writes a native config with one pool over the given memcached
 // nodes (extra lines are added to the pool) and runs `hashproxy serve` with
-// it and any further arguments.
+// it and any further arguments, until both its pool and admin listeners
+// accept connections.
 func startBinary(t *testing.T, nodes []*testenv.Process, extra string, args ...string) *runningProxy {
 	t.Helper()
 	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
@@ -69,7 +70,8 @@ func startBinary(t *testing.T, nodes []*testenv.Process, extra string, args ...s
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rp := runServe(t, append([]string{"--config", path}, args...), "127.0.0.1:"+strconv.Itoa(port))
+	rp := runServe(t, append([]string{"--config", path}, args...),
+		"127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(adminPort))
 	rp.admin = "127.0.0.1:" + strconv.Itoa(adminPort)
 	return rp
 }
