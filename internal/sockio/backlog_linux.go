@@ -15,12 +15,8 @@ const maxBacklog = 1 << 16
 // connected, and may have sent requests, which closing would reset. It may
 // run while another goroutine waits in ln.Accept.
 func TakeBacklog(ln net.Listener) []net.Conn {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := rawConn(ln)
+	if raw == nil {
 		return nil
 	}
 	var fds []int

@@ -3,14 +3,14 @@
 package sockio
 
 import (
-	"net"
 	"syscall"
 	"unsafe"
 )
 
-// rawConn returns nc's socket for raw calls, or nil when it has none.
-func rawConn(nc net.Conn) syscall.RawConn {
-	sc, ok := nc.(syscall.Conn)
+// rawConn returns the socket of s (a connection or listener) for raw calls,
+// or nil when it has none.
+func rawConn(s any) syscall.RawConn {
+	sc, ok := s.(syscall.Conn)
 	if !ok {
 		return nil
 	}
@@ -21,41 +21,25 @@ func rawConn(nc net.Conn) syscall.RawConn {
 	return raw
 }
 
-// tryRead is Read's attempt for the poller; false means: wait until
-// readable.
-func (c *Conn) tryRead(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd,
-			uintptr(unsafe.Pointer(&c.rbuf[0])), uintptr(len(c.rbuf)))
-		switch errno {
-		case 0:
-			c.rn = int(n)
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		c.rerrno = errno
-		return true
+// try makes the read or write for the poller; false means: wait until the
+// socket is readable, or has room.
+func (t *transfer) try(fd uintptr) bool {
+	trap := uintptr(syscall.SYS_READ)
+	if t.write {
+		trap = syscall.SYS_WRITE
 	}
-}
-
-// tryWrite is Write's attempt for the poller; false means: wait for room.
-func (c *Conn) tryWrite(fd uintptr) bool {
 	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd,
-			uintptr(unsafe.Pointer(&c.wbuf[0])), uintptr(len(c.wbuf)))
+		n, _, errno := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&t.buf[0])), uintptr(len(t.buf)))
 		switch errno {
 		case 0:
-			c.wn = int(n)
+			t.n = int(n)
 			return true
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
 			return false
 		}
-		c.werrno = errno
+		t.errno = errno
 		return true
 	}
 }

@@ -27,17 +27,8 @@ type Conn struct {
 	net.Conn
 	raw syscall.RawConn // nil without one: the net.Conn's methods are used
 
-	// The Read in progress, for tryRead.
-	rbuf   []byte
-	rn     int
-	rerrno syscall.Errno
-	readFn func(fd uintptr) bool
-
-	// The Write in progress, for tryWrite.
-	wbuf    []byte
-	wn      int
-	werrno  syscall.Errno
-	writeFn func(fd uintptr) bool
+	rd, wr          transfer              // the Read and the Write in progress
+	readFn, writeFn func(fd uintptr) bool // rd.try and wr.try
 
 	peek   [1]byte // peeks land here; without raw calls, WaitReadable's read
 	peeked bool    // the WaitReadable in progress has peeked
@@ -49,11 +40,21 @@ type Conn struct {
 	heldErr error
 }
 
+// transfer is one read or write for the poller to attempt (try): of buf,
+// n bytes went, or the call failed with errno.
+type transfer struct {
+	write bool
+	buf   []byte
+	n     int
+	errno syscall.Errno
+}
+
 // New returns a Conn over nc.
 func New(nc net.Conn) *Conn {
 	c := &Conn{Conn: nc, raw: rawConn(nc)}
+	c.wr.write = true
 	if c.raw != nil {
-		c.readFn, c.writeFn, c.peekFn = c.tryRead, c.tryWrite, c.tryPeek
+		c.readFn, c.writeFn, c.peekFn = c.rd.try, c.wr.try, c.tryPeek
 	}
 	return c
 }
@@ -68,18 +69,18 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.rbuf, c.rn, c.rerrno = p, 0, 0
+	c.rd.buf, c.rd.n, c.rd.errno = p, 0, 0
 	err := c.raw.Read(c.readFn)
-	c.rbuf = nil
+	c.rd.buf = nil
 	switch {
 	case err != nil:
 		return 0, err
-	case c.rerrno != 0:
-		return 0, os.NewSyscallError("read", c.rerrno)
-	case c.rn == 0:
+	case c.rd.errno != 0:
+		return 0, os.NewSyscallError("read", c.rd.errno)
+	case c.rd.n == 0:
 		return 0, io.EOF
 	}
-	return c.rn, nil
+	return c.rd.n, nil
 }
 
 // Write writes all of p, waiting for room in the socket's send buffer as
@@ -90,15 +91,15 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	written := 0
 	for written < len(p) {
-		c.wbuf, c.wn, c.werrno = p[written:], 0, 0
+		c.wr.buf, c.wr.n, c.wr.errno = p[written:], 0, 0
 		err := c.raw.Write(c.writeFn)
-		c.wbuf = nil
-		written += c.wn
+		c.wr.buf = nil
+		written += c.wr.n
 		switch {
 		case err != nil:
 			return written, err
-		case c.werrno != 0:
-			return written, os.NewSyscallError("write", c.werrno)
+		case c.wr.errno != 0:
+			return written, os.NewSyscallError("write", c.wr.errno)
 		}
 	}
 	return written, nil
