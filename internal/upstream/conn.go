@@ -3,7 +3,6 @@ package upstream
 import (
 	"bufio"
 	"errors"
-	"hashproxy/internal/sockio"
 	"net"
 	"os"
 	"runtime"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"hashproxy/internal/proto"
+	"hashproxy/internal/sockio"
 )
 
 const (
@@ -292,7 +292,7 @@ func (c *conn) read(nc *sockio.Conn, dead chan struct{}, kill func(error)) (fail
 // or nil (the connection died, or inflight was closed after the final
 // drain). waited reports that the read deadline was changed meanwhile.
 func (c *conn) next(nc *sockio.Conn, sr *socketReader, dead chan struct{}, kill func(error), consumed int64) (op *Op, waited bool, err error) {
-	readable := false // the last wait ended with bytes or the end waiting
+	readable := false // the last wait ended: the node sent bytes or closed, or it woke early
 	for {
 		if op, got := c.takeInflight(dead, false); got {
 			return op, waited, nil
