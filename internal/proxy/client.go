@@ -46,9 +46,8 @@ type pending struct {
 // does not read its replies stops being read.
 type clientConn struct {
 	p           *pool
-	nc          net.Conn
+	nc          *sockio.Conn // the client's connection, read and written with raw system calls
 	rd          *proto.Reader
-	sock        *sockio.Conn
 	in          countingReader
 	bw          *bufio.Writer // taken from writerPool while replies are written
 	out         countingWriter
@@ -65,15 +64,14 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 	pc := p.conf.Load() // a reload changes limits for later connections
 	c := &clientConn{
 		p:           p,
-		nc:          nc,
+		nc:          sockio.New(nc),
 		affinity:    uint32(p.stats.totalConns.Load()),
 		idle:        pc.cfg.IdleTimeout,
 		maxInflight: max(pc.cfg.MaxInflight, 1),
 	}
-	c.sock = sockio.New(nc)
-	c.in = countingReader{r: c.sock, p: p, drained: true}
+	c.in = countingReader{r: c.nc, p: p, drained: true}
 	c.rd = proto.NewReader(&c.in, pc.limits)
-	c.out.w = c.sock
+	c.out.w = c.nc
 	return c
 }
 

@@ -10,5 +10,5 @@ func (c *clientConn) waitIdle() error {
 	if !c.in.drained || !c.rd.Release() {
 		return nil
 	}
-	return c.sock.WaitReadable()
+	return c.nc.WaitReadable()
 }
