@@ -154,14 +154,25 @@ func parseDelete(line []byte, t *tokens, req *Request) *Error {
 	return checkKey(t.at(line, 1), req.NoReply)
 }
 
-func parseArith(line []byte, t *tokens, req *Request) *Error {
+// keyAndArgument checks a "<command> <key> <argument> [noreply]" line
+// (incr, decr, touch) up to its argument, as memcached does: the token
+// count, then noreply, then the key's length. It sets req.NoReply.
+func keyAndArgument(line []byte, t *tokens, req *Request) (key []byte, err *Error) {
 	if t.n != 3 && t.n != 4 {
-		return errUnknownCommand.loud
+		return nil, errUnknownCommand.loud
 	}
 	req.NoReply = t.lastIs(line, noreply)
-	key := t.at(line, 1)
+	key = t.at(line, 1)
 	if len(key) > MaxKeyLength {
-		return errBadKey.get(req.NoReply)
+		return nil, errBadKey.get(req.NoReply)
+	}
+	return key, nil
+}
+
+func parseArith(line []byte, t *tokens, req *Request) *Error {
+	key, err := keyAndArgument(line, t, req)
+	if err != nil {
+		return err
 	}
 	delta, ok := parseUint(t.at(line, 2))
 	if !ok {
@@ -172,13 +183,9 @@ func parseArith(line []byte, t *tokens, req *Request) *Error {
 }
 
 func parseTouch(line []byte, t *tokens, req *Request) *Error {
-	if t.n != 3 && t.n != 4 {
-		return errUnknownCommand.loud
-	}
-	req.NoReply = t.lastIs(line, noreply)
-	key := t.at(line, 1)
-	if len(key) > MaxKeyLength {
-		return errBadKey.get(req.NoReply)
+	key, err := keyAndArgument(line, t, req)
+	if err != nil {
+		return err
 	}
 	exp, ok, _ := parseInt32(t.at(line, 2))
 	if !ok {
