@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -61,24 +62,15 @@ func BenchmarkAppendUpstream(b *testing.B) {
 	}
 }
 
-func BenchmarkReadReplyValue(b *testing.B) {
-	reply := "VALUE user:12345:profile 0 100\r\n" + strings.Repeat("v", 100) + "\r\nEND\r\n"
-	rr := NewReplyReader(&loopReader{b: []byte(reply)}, 0)
-	out := make([]byte, 0, 256)
-	b.SetBytes(int64(len(reply)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if out, _, err = rr.ReadReply(out[:0], CmdGet); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkReadReplyValue(b *testing.B)     { benchReadReply(b, 100) }
+func BenchmarkReadReplyValue100K(b *testing.B) { benchReadReply(b, 100_000) }
 
-func BenchmarkReadReplyValue100K(b *testing.B) {
-	reply := "VALUE user:12345:profile 0 100000\r\n" + strings.Repeat("v", 100_000) + "\r\nEND\r\n"
+// benchReadReply reads, again and again, the reply to a get that hits one
+// value of size bytes.
+func benchReadReply(b *testing.B, size int) {
+	reply := fmt.Sprintf("VALUE user:12345:profile 0 %d\r\n%s\r\nEND\r\n", size, strings.Repeat("v", size))
 	rr := NewReplyReader(&loopReader{b: []byte(reply)}, 0)
-	out := make([]byte, 0, 128<<10)
+	out := make([]byte, 0, len(reply))
 	b.SetBytes(int64(len(reply)))
 	b.ReportAllocs()
 	for b.Loop() {
