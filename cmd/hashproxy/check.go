@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/proxy"
 	"hashproxy/internal/ring"
 )
 
@@ -54,7 +55,7 @@ func runCheck(stdout, stderr io.Writer, path string) error {
 	}
 	rings := make([]*ring.Ring, len(cfg.Pools))
 	for i, p := range cfg.Pools {
-		if rings[i], err = newPoolRing(p); err != nil {
+		if rings[i], err = proxy.PoolRing(p); err != nil {
 			return &exitError{code: 1, err: fmt.Errorf("check: %s: %w", path, err)}
 		}
 	}

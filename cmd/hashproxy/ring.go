@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/proxy"
 	"hashproxy/internal/ring"
 )
 
@@ -71,24 +72,11 @@ func selectPools(pools []config.Pool, name string) ([]config.Pool, error) {
 	return nil, fmt.Errorf("ring: no pool %q (pools: %s)", name, strings.Join(names, ", "))
 }
 
-// newPoolRing builds the ring of a configured pool.
-func newPoolRing(p config.Pool) (*ring.Ring, error) {
-	nodes := make([]ring.Node, len(p.Servers))
-	for i, s := range p.Servers {
-		nodes[i] = ring.Node{Addr: s.Addr, Alias: s.Name, Weight: s.Weight}
-	}
-	r, err := ring.New(nodes, ring.Options{Hash: p.Hash, Distribution: p.Distribution, HashTag: p.HashTag, Replicas: p.Replicas, TwemproxyOrder: p.ServerOrder == config.OrderTwemproxy})
-	if err != nil {
-		return nil, fmt.Errorf("pool %q: %w", p.Name, err)
-	}
-	return r, nil
-}
-
 // runRing writes, for each pool, the owner of each key, or the pool's
 // distribution chart when there are no keys.
 func runRing(w io.Writer, pools []config.Pool, keys []string) error {
 	for i, p := range pools {
-		r, err := newPoolRing(p)
+		r, err := proxy.PoolRing(p)
 		if err != nil {
 			return err
 		}

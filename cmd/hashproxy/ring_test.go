@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/proxy"
 )
 
 const ringTestConfig = `web:
@@ -105,7 +106,7 @@ func TestWriteChart(t *testing.T) {
 	p := config.Pool{Name: "p", Hash: "crc32a", Distribution: "modula", Servers: []config.Server{
 		{Addr: "h1:1", Weight: 1}, {Addr: "h2:1", Weight: 3},
 	}}
-	r, err := newPoolRing(p)
+	r, err := proxy.PoolRing(p)
 	if err != nil {
 		t.Fatal(err)
 	}

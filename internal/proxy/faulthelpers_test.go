@@ -61,11 +61,7 @@ func startPool(t testing.TB, pc config.Pool, log *zap.Logger) *testProxy {
 // placement returns the ring of pool pc over servers.
 func placement(t *testing.T, pc config.Pool, servers []config.Server) *ring.Ring {
 	t.Helper()
-	rn := make([]ring.Node, len(servers))
-	for i, s := range servers {
-		rn[i] = ring.Node{Addr: s.Addr, Alias: s.Name, Weight: s.Weight}
-	}
-	r, err := ring.New(rn, ringOptions(pc))
+	r, err := newRing(pc, servers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ const nKeys = 60
 // and misses on each node whatever ports the nodes got.
 func workloadKeys(t *testing.T, tp *testProxy) []string {
 	t.Helper()
-	r, err := poolRing(tp.cfg)
+	r, err := PoolRing(tp.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,14 @@
 // Package proxy serves the memcached text protocol to clients and routes
 // each request to the memcached node that owns its key: a listener per
-// pool, a reader and a writer goroutine per client connection, multi-key
-// retrievals split per node and merged in key order, flush_all broadcast,
-// and version, verbosity, stats and quit answered locally.
+// pool, one goroutine per client connection that reads a pipelined batch of
+// requests and writes their replies in request order, multi-key retrievals
+// split per node and merged in key order, flush_all broadcast, and version,
+// verbosity, stats and quit answered locally.
 package proxy
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 
@@ -57,7 +57,7 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 	}
 	rings := make([]*ring.Ring, len(cfg.Pools))
 	for i, pc := range cfg.Pools {
-		r, err := poolRing(pc)
+		r, err := PoolRing(pc)
 		if err != nil {
 			return nil, err
 		}
@@ -102,23 +102,6 @@ func (px *Proxy) Start() error {
 		p.startServing(lns[i])
 	}
 	return nil
-}
-
-// listen opens the listener of a pool.
-func listen(pc config.Pool) (net.Listener, error) {
-	lc := net.ListenConfig{}
-	ln, err := lc.Listen(context.Background(), "tcp", pc.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: pool %q: %w", pc.Name, err)
-	}
-	return ln, nil
-}
-
-// closeListeners closes listeners that were opened for nothing.
-func closeListeners(lns []net.Listener) {
-	for _, ln := range lns {
-		_ = ln.Close()
-	}
 }
 
 // Addr returns the address the named pool listens on, once started.

@@ -138,7 +138,7 @@ func (px *Proxy) plan(cfg *config.Config) ([]poolPlan, error) {
 	}
 	plans := make([]poolPlan, len(cfg.Pools))
 	for i, pc := range cfg.Pools {
-		full, err := poolRing(pc)
+		full, err := PoolRing(pc)
 		if err != nil {
 			return nil, err
 		}

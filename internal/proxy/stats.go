@@ -102,17 +102,6 @@ func (c *statCounts) add(n *node) {
 	c.touchMisses += gatMisses + t.Misses.Load()
 }
 
-// upNodes returns the nodes that are not marked down.
-func upNodes(nodes []*node) []*node {
-	var up []*node
-	for _, n := range nodes {
-		if n.srv.Up() {
-			up = append(up, n)
-		}
-	}
-	return up
-}
-
 // counterValue reads a counter's current value.
 func counterValue(c prometheus.Counter) float64 {
 	var m dto.Metric
