@@ -80,7 +80,10 @@ func newKetama(nodes []Node, names []string) ketamaRing {
 }
 
 // pick returns the owner of the first point >= h, wrapping to the first.
-func (k *ketamaRing) pick(h uint32) int {
+func (k *ketamaRing) pick(h uint32) int { return int(k.owners[k.at(h)]) }
+
+// at returns the index of the first point >= h, wrapping to the first.
+func (k *ketamaRing) at(h uint32) int {
 	lo, hi := 0, len(k.points)
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -93,7 +96,7 @@ func (k *ketamaRing) pick(h uint32) int {
 	if lo == len(k.points) {
 		lo = 0 // past the last point: wrap around
 	}
-	return int(k.owners[lo])
+	return lo
 }
 
 // shares returns the fraction of the 2^32 hash values each node owns: a

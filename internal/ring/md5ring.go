@@ -64,7 +64,11 @@ func newMD5Ring(nodes []Node, names []string, replicas int) (md5Ring, error) {
 
 // pick returns the owner of the first point strictly greater than md5(key),
 // wrapping to the first.
-func (r *md5Ring) pick(key []byte) int {
+func (r *md5Ring) pick(key []byte) int { return int(r.owners[r.at(key)]) }
+
+// at returns the index of the first point strictly greater than md5(key),
+// wrapping to the first.
+func (r *md5Ring) at(key []byte) int {
 	h := md5Position(key)
 	lo, hi := 0, len(r.points)
 	for lo < hi {
@@ -78,7 +82,7 @@ func (r *md5Ring) pick(key []byte) int {
 	if lo == len(r.points) {
 		lo = 0 // at or past the last point: wrap around
 	}
-	return int(r.owners[lo])
+	return lo
 }
 
 // shares returns the fraction of the 2^128 positions each node owns: a
