@@ -93,6 +93,18 @@ type Pool struct {
 	MaxInflight int
 	// IdleTimeout closes a client connection idle this long; 0 never does.
 	IdleTimeout time.Duration
+	// ReplicationFactor is the number of servers that hold a copy of each
+	// key: its ring owner and the next distinct servers on the ring. Reads
+	// fall back to the next copy on a miss or an error; writes go to every
+	// copy.
+	ReplicationFactor int
+	// Warmup is how long, after a reload that changed the ring, a key's
+	// homes under the previous ring are still read (after its new ones) and
+	// copied into the new ones; 0 turns it off.
+	Warmup time.Duration
+	// BackfillMaxTTL caps the expiry of a value copied into a home that
+	// missed it; a value without expiry gets this one.
+	BackfillMaxTTL time.Duration
 	// Servers are the memcached nodes, in file order.
 	Servers []Server
 }

@@ -22,6 +22,9 @@ const (
 	defaultServerConnections  = 1                      // as twemproxy
 	defaultMaxItemSize        = 1 << 20
 	defaultMaxLineLength      = 256 << 10
+	defaultReplicationFactor  = 1 // one copy of each key, as twemproxy
+	defaultWarmup             = 10 * time.Minute
+	defaultBackfillMaxTTL     = time.Hour
 )
 
 // Default returns a configuration with every default set and no pools.
@@ -52,5 +55,8 @@ func DefaultPool() Pool {
 		MaxLineLength:      defaultMaxLineLength,
 		MaxKeys:            10000,
 		MaxInflight:        256,
+		ReplicationFactor:  defaultReplicationFactor,
+		Warmup:             defaultWarmup,
+		BackfillMaxTTL:     defaultBackfillMaxTTL,
 	}
 }

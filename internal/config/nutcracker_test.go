@@ -55,6 +55,8 @@ func TestAgreesWithNutcracker(t *testing.T) {
 			"every request has a deadline; twemproxy reads 0 as none"},
 		{"same address twice", head + "  servers:\n    - 127.0.0.1:11211:1 x\n    - 127.0.0.1:11211:1 y\n", verdict{true, false},
 			"one memcached twice in a pool is a typo, and would split its metrics"},
+		{"homes keys", head + "  replication_factor: 1\n  warmup: 60s\n  backfill_max_ttl: 1h\n" + one, verdict{false, true},
+			"replication_factor, warmup and backfill_max_ttl are hashproxy's own: a file using them is no longer twemproxy's"},
 		{"no weight", head + "  servers:\n    - 127.0.0.1:11211\n", verdict{false, true},
 			"the weight defaults to 1, as in the serve command's --server flag"},
 	}

@@ -25,6 +25,9 @@ func TestParseTwemproxyAllKeys(t *testing.T) {
   auto_eject_hosts: true
   server_retry_timeout: 2000
   server_failure_limit: 3
+  replication_factor: 2
+  warmup: 90000
+  backfill_max_ttl: 10m
   servers:
     - 127.0.0.1:11211:1
     - 127.0.0.2:11212:3 big
@@ -48,6 +51,9 @@ func TestParseTwemproxyAllKeys(t *testing.T) {
 	want.AutoEjectHosts = true
 	want.ServerRetryTimeout = 2 * time.Second
 	want.ServerFailureLimit = 3
+	want.ReplicationFactor = 2
+	want.Warmup = 90 * time.Second // an integer is milliseconds, as twemproxy's durations
+	want.BackfillMaxTTL = 10 * time.Minute
 	want.Servers = []Server{
 		{Addr: "127.0.0.1:11211", Host: "127.0.0.1", Port: 11211, Weight: 1},
 		{Addr: "127.0.0.2:11212", Host: "127.0.0.2", Port: 11212, Weight: 3, Name: "big"},
@@ -80,6 +86,9 @@ pools:
     max_line_length: 4096
     max_keys: 100
     max_inflight: 32
+    replication_factor: 1
+    warmup: 0
+    backfill_max_ttl: 2h
     servers:
       - "[::1]:11311:2 six"
 `
@@ -110,6 +119,8 @@ pools:
 	a.MaxLineLength = 4096
 	a.MaxKeys = 100
 	a.MaxInflight = 32
+	a.Warmup = 0
+	a.BackfillMaxTTL = 2 * time.Hour
 	a.Servers = []Server{{Addr: "[::1]:11311", Host: "::1", Port: 11311, Weight: 2, Name: "six"}}
 	if !reflect.DeepEqual(cfg.Pools[1], a) {
 		t.Errorf("pool a:\n got %+v\nwant %+v", cfg.Pools[1], a)
@@ -195,6 +206,13 @@ func TestParseProblems(t *testing.T) {
 		{"server connections zero", "a:\n  listen: :1\n  server_connections: 0\n" + servers, `f:3: pool "a": server_connections: 0 is out of range [1, 1024]`},
 		{"client connections negative", "a:\n  listen: :1\n  client_connections: -1\n" + servers, `f:3: pool "a": client_connections: -1 is out of range [0, 1048576]`},
 		{"line length small", "a:\n  listen: :1\n  max_line_length: 100\n" + servers, `f:3: pool "a": max_line_length: 100 is out of range [1024, 67108864]`},
+		{"replication zero", "a:\n  listen: :1\n  replication_factor: 0\n" + servers, `f:3: pool "a": replication_factor: 0 must be at least 1`},
+		{"replication over servers", "a:\n  listen: :1\n  replication_factor: 2\n" + servers, `f:3: pool "a": replication_factor: 2 is more than the 1 servers`},
+		{"warmup negative", "a:\n  listen: :1\n  warmup: -1m\n" + servers, `f:3: pool "a": warmup: -1m0s must be more than 0`},
+		{"warmup huge", "a:\n  listen: :1\n  warmup: 48h\n" + servers, `f:3: pool "a": warmup: 48h0m0s is more than 24h0m0s`},
+		{"backfill ttl zero", "a:\n  listen: :1\n  backfill_max_ttl: 0\n" + servers, `f:3: pool "a": backfill_max_ttl: 0s must be more than 0`},
+		{"backfill ttl fraction", "a:\n  listen: :1\n  backfill_max_ttl: 1500ms\n" + servers, `f:3: pool "a": backfill_max_ttl: 1.5s is not a whole number of seconds`},
+		{"backfill ttl huge", "a:\n  listen: :1\n  backfill_max_ttl: 800h\n" + servers, `f:3: pool "a": backfill_max_ttl: 800h0m0s is more than 720h0m0s`},
 		{"no servers key", "a:\n  listen: :1\n", `f:1: pool "a": servers: none given`},
 		{"empty servers", "a:\n  listen: :1\n  servers: []\n", `f:3: pool "a": servers: none given`},
 		{"servers not list", "a:\n  listen: :1\n  servers: 127.0.0.1:1:1\n", `f:3: pool "a": servers: must be a list of "host:port:weight [name]"`},

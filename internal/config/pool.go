@@ -59,6 +59,12 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 			d.integer(e, p.Name, &p.MaxInflight)
 		case "idle_timeout":
 			d.duration(e, p.Name, &p.IdleTimeout)
+		case "replication_factor":
+			d.integer(e, p.Name, &p.ReplicationFactor)
+		case "warmup":
+			d.duration(e, p.Name, &p.Warmup)
+		case "backfill_max_ttl":
+			d.duration(e, p.Name, &p.BackfillMaxTTL)
 		case "servers":
 			p.Servers = d.servers(e, p.Name)
 		case "redis":

@@ -28,6 +28,10 @@ const (
 	maxLineLength   = 64 << 20
 	maxTimeout      = time.Hour
 	maxRetryTimeout = 24 * time.Hour
+	maxWarmup       = 24 * time.Hour
+	// maxBackfillTTL is the longest expiry memcached takes as a number of
+	// seconds; a larger one is read as a Unix time.
+	maxBackfillTTL = 30 * 24 * time.Hour
 )
 
 // Validate checks the whole configuration and returns an *Error listing
@@ -140,6 +144,8 @@ func (v *validator) pool(p *Pool) {
 		{"timeout", p.Timeout, maxTimeout, false},
 		{"server_retry_timeout", p.ServerRetryTimeout, maxRetryTimeout, false},
 		{"idle_timeout", p.IdleTimeout, maxRetryTimeout, true},
+		{"warmup", p.Warmup, maxWarmup, true},
+		{"backfill_max_ttl", p.BackfillMaxTTL, maxBackfillTTL, false},
 	} {
 		switch {
 		case r.val < 0 || (r.val == 0 && !r.zero):
@@ -147,6 +153,14 @@ func (v *validator) pool(p *Pool) {
 		case r.val > r.max:
 			v.add(p.Name, at(r.key), "%s: %v is more than %v", r.key, r.val, r.max)
 		}
+	}
+	if p.BackfillMaxTTL > 0 && p.BackfillMaxTTL%time.Second != 0 {
+		v.add(p.Name, at("backfill_max_ttl"), "backfill_max_ttl: %v is not a whole number of seconds", p.BackfillMaxTTL)
+	}
+	if p.ReplicationFactor < 1 {
+		v.add(p.Name, at("replication_factor"), "replication_factor: %d must be at least 1", p.ReplicationFactor)
+	} else if len(p.Servers) > 0 && p.ReplicationFactor > len(p.Servers) {
+		v.add(p.Name, at("replication_factor"), "replication_factor: %d is more than the %d servers", p.ReplicationFactor, len(p.Servers))
 	}
 	v.servers(p)
 }
