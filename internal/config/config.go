@@ -105,8 +105,18 @@ type Pool struct {
 	// BackfillMaxTTL caps the expiry of a value copied into a home that
 	// missed it; a value without expiry gets this one.
 	BackfillMaxTTL time.Duration
-	// Servers are the memcached nodes, in file order.
+	// Servers are the memcached nodes, in file order: those written as
+	// addresses, then, in a configuration that discovery filled in, the
+	// nodes its lookups found.
 	Servers []Server
+	// Lookups are the pool's sources of discovered nodes: "dns+" and
+	// "dnssrv+" servers entries and the elasticache key, in file order.
+	Lookups []Lookup
+	// DiscoveryInterval is how often the lookups are asked again.
+	DiscoveryInterval time.Duration
+	// DiscoveryResolver is the "ip:port" of the DNS server lookups ask;
+	// "" uses the system's resolver.
+	DiscoveryResolver string
 }
 
 // Server is one memcached node of a pool.

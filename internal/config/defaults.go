@@ -25,6 +25,7 @@ const (
 	defaultReplicationFactor  = 1 // one copy of each key, as twemproxy
 	defaultWarmup             = 10 * time.Minute
 	defaultBackfillMaxTTL     = time.Hour
+	defaultDiscoveryInterval  = 10 * time.Second
 )
 
 // Default returns a configuration with every default set and no pools.
@@ -58,5 +59,6 @@ func DefaultPool() Pool {
 		ReplicationFactor:  defaultReplicationFactor,
 		Warmup:             defaultWarmup,
 		BackfillMaxTTL:     defaultBackfillMaxTTL,
+		DiscoveryInterval:  defaultDiscoveryInterval,
 	}
 }

@@ -31,6 +31,8 @@ func FuzzParse(f *testing.F) {
 		"a:\n  listen: [\n",
 		"a: !!binary aGVsbG8=\n",
 		"a:\n  servers:\n    - ' '\n    - ':1:1'\n    - 'h:1:1 a b'\n",
+		"a:\n  listen: :1\n  discovery_interval: 1s\n  servers: [dns+h:1:2, 'dnssrv+_mc._tcp.h']\n",
+		"a:\n  listen: :1\n  elasticache: cfg:11211\n  discovery_resolver: '[::1]:53'\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -52,7 +54,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("parsed config does not validate: %v", err)
 		}
 		for _, p := range cfg.Pools {
-			if len(p.Servers) == 0 || p.Timeout <= 0 {
+			if len(p.Servers)+len(p.Lookups) == 0 || p.Timeout <= 0 {
 				t.Fatalf("pool %q accepted without servers or timeout", p.Name)
 			}
 		}
@@ -80,6 +82,27 @@ func FuzzParseServer(f *testing.F) {
 		back, err := ParseServer(again)
 		if err != nil || back != srv {
 			t.Fatalf("%q parsed to %+v, which writes as %q and reads back as %+v, %v", s, srv, again, back, err)
+		}
+	})
+}
+
+func FuzzParseLookup(f *testing.F) {
+	for _, s := range []string{
+		"dns+memcached:11211", "dns+memcached:11211:3", "dns+[::1]:11211:2",
+		"dnssrv+_mc._tcp.nodes.test", "dnssrv+_mc._tcp.nodes.test.:4",
+		"dns+", "dnssrv+", "dns+h", "dns+:1", "dns+h:1:x", "dns+h:1:1 n", "dnssrv+1.2.3.4", "dnssrv+a:b:c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLookup(s)
+		if err != nil {
+			return
+		}
+		// What parsed must read back the same when written out again.
+		back, err := ParseLookup(l.String())
+		if err != nil || back != l {
+			t.Fatalf("%q parsed to %+v, which writes as %q and reads back as %+v, %v", s, l, l.String(), back, err)
 		}
 	})
 }

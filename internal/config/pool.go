@@ -66,7 +66,25 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 		case "backfill_max_ttl":
 			d.duration(e, p.Name, &p.BackfillMaxTTL)
 		case "servers":
-			p.Servers = d.servers(e, p.Name)
+			p.Servers, p.Lookups = d.servers(e, p.Name, p.Lookups)
+		case "elasticache":
+			var endpoint string
+			if d.str(e, p.Name, &endpoint) {
+				l, err := parseEndpoint(endpoint)
+				if err != nil {
+					d.problem(e.value, p.Name, "%v", err)
+					// "servers: none given" would follow from it: report
+					// that here, where it is dropped as a consequence.
+					d.mark(e.value, "pools", p.Name, "servers")
+					break
+				}
+				d.mark(e.value, "pools", p.Name, "lookups", strconv.Itoa(len(p.Lookups)))
+				p.Lookups = append(p.Lookups, l)
+			}
+		case "discovery_interval":
+			d.duration(e, p.Name, &p.DiscoveryInterval)
+		case "discovery_resolver":
+			d.str(e, p.Name, &p.DiscoveryResolver)
 		case "redis":
 			var redis bool
 			if d.boolean(e, p.Name, &redis) && redis {
@@ -86,23 +104,37 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 			d.problem(e.knode, p.Name, "unknown key %q", e.key)
 		}
 	}
+	if servers, endpoint := keyNode(entries, "servers"), keyNode(entries, "elasticache"); servers != nil && endpoint != nil {
+		d.problem(endpoint, p.Name, "elasticache: the configuration endpoint lists the nodes: give it or servers, not both (servers on line %d)", servers.Line)
+	}
 	if requireListen && !hasListen {
 		d.problem(name, p.Name, "listen: missing (twemproxy's format requires it)")
 	}
 	return p
 }
 
-// servers decodes a pool's list of "host:port:weight [name]" strings.
-func (d *decoder) servers(e entry, pool string) []Server {
+// servers decodes a pool's list of "host:port:weight [name]" strings and
+// lookups ("dns+...", "dnssrv+..."), appending the lookups to those given.
+func (d *decoder) servers(e entry, pool string, lookups []Lookup) ([]Server, []Lookup) {
 	if e.value.Kind != yaml.SequenceNode {
 		d.problem(e.value, pool, "servers: must be a list of \"host:port:weight [name]\"")
-		return nil
+		return nil, lookups
 	}
 	out := make([]Server, 0, len(e.value.Content))
 	for _, n := range e.value.Content {
 		n = resolve(n)
 		if n.Kind != yaml.ScalarNode {
 			d.problem(n, pool, "servers: each must be \"host:port:weight [name]\"")
+			continue
+		}
+		if isLookup(n.Value) {
+			l, err := parseLookup(n.Value)
+			if err != nil {
+				d.problem(n, pool, "%v", err)
+				continue
+			}
+			d.mark(n, "pools", pool, "lookups", strconv.Itoa(len(lookups)))
+			lookups = append(lookups, l)
 			continue
 		}
 		s, err := parseServer(n.Value)
@@ -113,5 +145,15 @@ func (d *decoder) servers(e entry, pool string) []Server {
 		d.mark(n, "pools", pool, "servers", strconv.Itoa(len(out)))
 		out = append(out, s)
 	}
-	return out
+	return out, lookups
+}
+
+// keyNode returns the key node of the named entry, or nil.
+func keyNode(entries []entry, key string) *yaml.Node {
+	for _, e := range entries {
+		if e.key == key {
+			return e.knode
+		}
+	}
+	return nil
 }

@@ -32,6 +32,8 @@ const (
 	// maxBackfillTTL is the longest expiry memcached takes as a number of
 	// seconds; a larger one is read as a Unix time.
 	maxBackfillTTL = 30 * 24 * time.Hour
+	// minDiscoveryInterval keeps lookups from hammering a DNS server.
+	minDiscoveryInterval = 100 * time.Millisecond
 )
 
 // Validate checks the whole configuration and returns an *Error listing
@@ -163,12 +165,41 @@ func (v *validator) pool(p *Pool) {
 		v.add(p.Name, at("replication_factor"), "replication_factor: %d is more than the %d servers", p.ReplicationFactor, len(p.Servers))
 	}
 	v.servers(p)
+	v.lookups(p)
+}
+
+// lookups checks a pool's discovery settings: each lookup's port and
+// weight, the interval and the resolver's address.
+func (v *validator) lookups(p *Pool) {
+	for i, l := range p.Lookups {
+		at := []string{"pools", p.Name, "lookups", strconv.Itoa(i)}
+		if l.Kind != LookupSRV && (l.Port < 1 || l.Port > 65535) {
+			v.add(p.Name, at, "%s: port %d is out of range [1, 65535]", l, l.Port)
+		}
+		if l.Weight < 1 || l.Weight > maxWeight {
+			v.add(p.Name, at, "%s: weight %d is out of range [1, %d]", l, l.Weight, maxWeight)
+		}
+	}
+	at := func(key string) []string { return []string{"pools", p.Name, key} }
+	switch {
+	case p.DiscoveryInterval < minDiscoveryInterval:
+		v.add(p.Name, at("discovery_interval"), "discovery_interval: %v is less than %v", p.DiscoveryInterval, minDiscoveryInterval)
+	case p.DiscoveryInterval > maxRetryTimeout:
+		v.add(p.Name, at("discovery_interval"), "discovery_interval: %v is more than %v", p.DiscoveryInterval, maxRetryTimeout)
+	}
+	if r := p.DiscoveryResolver; r != "" {
+		host, port, err := net.SplitHostPort(r)
+		n, perr := strconv.Atoi(port)
+		if err != nil || net.ParseIP(host) == nil || perr != nil || n < 1 || n > 65535 {
+			v.add(p.Name, at("discovery_resolver"), "discovery_resolver: %q is not an ip:port", r)
+		}
+	}
 }
 
 // servers checks a pool's server list: not empty, each address valid, and
 // no address or name used twice.
 func (v *validator) servers(p *Pool) {
-	if len(p.Servers) == 0 {
+	if len(p.Servers) == 0 && len(p.Lookups) == 0 {
 		v.add(p.Name, []string{"pools", p.Name, "servers"}, "servers: none given")
 	}
 	addrs := make(map[string]int, len(p.Servers))
