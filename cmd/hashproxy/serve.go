@@ -134,7 +134,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 	defer signal.Stop(hup)
 
 	reg := prometheus.NewRegistry()
-	met := metrics.New(reg, metrics.BuildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()})
+	met := metrics.New(reg, metrics.BuildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()}, proxy.MetricLabels())
 	px, err := proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met})
 	if err != nil {
 		return err

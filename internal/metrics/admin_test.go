@@ -57,7 +57,7 @@ func TestAdminReadyz(t *testing.T) {
 
 func TestAdminMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg, BuildInfo{Version: "1.2.3"})
+	m := New(reg, BuildInfo{Version: "1.2.3"}, testLabels)
 	m.Server("main", "cache-a").Hits.Add(7)
 	a := NewAdmin(reg, nil, false, nil)
 
@@ -110,7 +110,7 @@ func TestAdminServeShutdown(t *testing.T) {
 	defer goleak.VerifyNone(t)
 
 	reg := prometheus.NewRegistry()
-	New(reg, BuildInfo{})
+	New(reg, BuildInfo{}, testLabels)
 	a := NewAdmin(reg, nil, false, nil)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -110,7 +110,7 @@ func (d dashboard) queries(t *testing.T) map[string]string {
 func exposedFamilies(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m := New(reg, BuildInfo{Version: "test"})
+	m := New(reg, BuildInfo{Version: "test"}, testLabels)
 	m.Pool("main")
 	m.Server("main", "cache-a")
 	mfs, err := reg.Gather()

@@ -4,7 +4,7 @@
 // Handles are resolved once, when a pool or server is set up, so the request
 // path only increments counters it already holds: no label lookup, no
 // allocation. Label values come from configuration (pool and server names)
-// or from fixed sets (Commands, ErrorKinds), never from request data.
+// or from fixed sets (Labels), never from request data.
 package metrics
 
 import (
@@ -49,19 +49,12 @@ type BuildInfo struct {
 // Metrics holds every hashproxy collector on one registry. Its methods are
 // safe for concurrent use.
 type Metrics struct {
-	requests  *prometheus.CounterVec
-	hits      *prometheus.CounterVec
-	misses    *prometheus.CounterVec
-	errors    *prometheus.CounterVec
+	labels    Labels
 	duration  *prometheus.HistogramVec
 	up        *prometheus.GaugeVec
 	ringShare *prometheus.GaugeVec
 
 	clientConns *prometheus.GaugeVec
-	accepted    *prometheus.CounterVec
-	rejected    *prometheus.CounterVec
-	bytesIn     *prometheus.CounterVec
-	bytesOut    *prometheus.CounterVec
 
 	reloadSuccess prometheus.Counter
 	reloadFailure prometheus.Counter
@@ -73,27 +66,13 @@ type Metrics struct {
 
 // New creates hashproxy's collectors and registers them on reg, together
 // with the Go runtime and process collectors and hashproxy_build_info.
+// labels are the values of the command and kind labels.
 // It panics if reg already holds any of them, as registering twice is a
 // programming error.
-func New(reg *prometheus.Registry, build BuildInfo) *Metrics {
+func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 	serverLabels := []string{labelPool, labelServer}
 	m := &Metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "requests_total",
-			Help: "Requests forwarded to a memcached node, by command; each key of a multi-key retrieval counts once toward the node that owns it.",
-		}, []string{labelPool, labelServer, labelCommand}),
-		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "get_hits_total",
-			Help: "Keys a memcached node found, counted once per key of a retrieval.",
-		}, serverLabels),
-		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "get_misses_total",
-			Help: "Keys a memcached node did not find, counted once per key of a retrieval.",
-		}, serverLabels),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "upstream_errors_total",
-			Help: "Requests to a memcached node that failed, by kind of failure.",
-		}, []string{labelPool, labelServer, labelKind}),
+		labels: labels,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "upstream_request_duration_seconds",
 			Help:    "Time from queueing a request for a memcached node to reading its complete response.",
@@ -110,22 +89,6 @@ func New(reg *prometheus.Registry, build BuildInfo) *Metrics {
 		clientConns: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "client_connections",
 			Help: "Open client connections.",
-		}, []string{labelPool}),
-		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "client_connections_accepted_total",
-			Help: "Client connections accepted.",
-		}, []string{labelPool}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "client_connections_rejected_total",
-			Help: "Client connections refused, because the pool was at its connection limit.",
-		}, []string{labelPool}),
-		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "client_bytes_received_total",
-			Help: "Bytes read from clients.",
-		}, []string{labelPool}),
-		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "client_bytes_sent_total",
-			Help: "Bytes written to clients.",
 		}, []string{labelPool}),
 		servers: make(map[serverKey]*Server),
 		pools:   make(map[string]*Pool),
@@ -153,9 +116,7 @@ func New(reg *prometheus.Registry, build BuildInfo) *Metrics {
 	buildInfo.Set(1)
 
 	reg.MustRegister(
-		m.requests, m.hits, m.misses, m.errors, m.duration,
-		m.up, newConnectionsCollector(m), m.ringShare,
-		m.clientConns, m.accepted, m.rejected, m.bytesIn, m.bytesOut,
+		newCountersCollector(m), m.duration, m.up, m.ringShare, m.clientConns,
 		reloads, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -13,20 +13,29 @@ import (
 func newTestMetrics(t *testing.T) (*prometheus.Registry, *Metrics) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	return reg, New(reg, BuildInfo{Version: "1.2.3", Commit: "abc1234", GoVersion: "go1.26.8"})
+	return reg, New(reg, BuildInfo{Version: "1.2.3", Commit: "abc1234", GoVersion: "go1.26.8"}, testLabels)
+}
+
+// testLabels are label values as the proxy gives them.
+var testLabels = Labels{
+	Commands: []string{
+		"get", "gets", "gat", "gats",
+		"set", "add", "replace", "append", "prepend", "cas",
+		"delete", "incr", "decr", "touch", "flush_all",
+	},
+	ErrorKinds: []string{"timeout", "connect", "protocol", "closed", "down", "queue_full"},
 }
 
 func TestServerHandles(t *testing.T) {
 	reg, m := newTestMetrics(t)
 	s := m.Server("main", "cache-a:11211")
-	s.ByCommand[0].Inc() // get
-	s.ByCommand[0].Inc()
-	s.Requests("set").Inc()
-	s.Requests("flush_all").Inc()
+	s.Requests[0].Add(2)  // get
+	s.Requests[4].Add(1)  // set
+	s.Requests[14].Add(1) // flush_all
 	s.Hits.Add(3)
-	s.Misses.Inc()
-	s.Errors("timeout").Inc()
-	s.ByKind[len(ErrorKinds)-1].Inc() // queue_full
+	s.Misses.Add(1)
+	s.Errors[0].Add(1) // timeout
+	s.Errors[5].Add(1) // queue_full
 	s.Up.Set(1)
 	s.CountConnections(func() int { return 2 })
 	s.RingShare.Set(0.25)
@@ -115,51 +124,48 @@ func TestServerIsIdempotent(t *testing.T) {
 	}
 }
 
-func TestServerHandlesAreBoundToTheirSeries(t *testing.T) {
+func TestServerCountersAreBoundToTheirLabels(t *testing.T) {
 	reg, m := newTestMetrics(t)
 	s := m.Server("main", "a")
-	m.Server("main", "b").Hits.Inc()
-	for i, c := range Commands {
-		s.ByCommand[i].Add(float64(i + 1))
-		if got := testutil.ToFloat64(s.Requests(c)); got != float64(i+1) {
-			t.Errorf("Requests(%q) = %v, want %v", c, got, i+1)
+	m.Server("main", "b").Hits.Add(1)
+	for i := range testLabels.Commands {
+		s.Requests[i].Add(uint64(i + 1))
+	}
+	for i := range testLabels.ErrorKinds {
+		s.Errors[i].Add(uint64(i + 1))
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, metric := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range metric.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["server"] != "a" || metric.GetCounter() == nil {
+				continue
+			}
+			got[mf.GetName()+"/"+labels["command"]+labels["kind"]] = metric.GetCounter().GetValue()
 		}
 	}
-	for i, k := range ErrorKinds {
-		s.ByKind[i].Add(float64(i + 1))
-		if got := testutil.ToFloat64(s.Errors(k)); got != float64(i+1) {
-			t.Errorf("Errors(%q) = %v, want %v", k, got, i+1)
+	for i, c := range testLabels.Commands {
+		if v := got["hashproxy_requests_total/"+c]; v != float64(i+1) {
+			t.Errorf("requests{command=%q} = %v, want %v", c, v, i+1)
 		}
 	}
-	if n := testutil.CollectAndCount(m.requests); n != 2*len(Commands) {
-		t.Errorf("requests series = %d, want %d", n, 2*len(Commands))
+	for i, k := range testLabels.ErrorKinds {
+		if v := got["hashproxy_upstream_errors_total/"+k]; v != float64(i+1) {
+			t.Errorf("upstream_errors{kind=%q} = %v, want %v", k, v, i+1)
+		}
+	}
+	if n, err := testutil.GatherAndCount(reg, "hashproxy_requests_total"); err != nil || n != 2*len(testLabels.Commands) {
+		t.Errorf("requests series = %d, %v; want %d", n, err, 2*len(testLabels.Commands))
 	}
 	if n, err := testutil.GatherAndCount(reg, "hashproxy_get_hits_total"); err != nil || n != 2 {
 		t.Errorf("hits series = %d, %v; want 2", n, err)
-	}
-}
-
-func TestUnknownCommandAndKindCountAsOther(t *testing.T) {
-	reg, m := newTestMetrics(t)
-	s := m.Server("main", "a")
-	s.Requests("mg").Inc()
-	s.Errors("weird").Add(2)
-	want := `
-# HELP hashproxy_upstream_errors_total Requests to a memcached node that failed, by kind of failure.
-# TYPE hashproxy_upstream_errors_total counter
-hashproxy_upstream_errors_total{kind="closed",pool="main",server="a"} 0
-hashproxy_upstream_errors_total{kind="connect",pool="main",server="a"} 0
-hashproxy_upstream_errors_total{kind="down",pool="main",server="a"} 0
-hashproxy_upstream_errors_total{kind="other",pool="main",server="a"} 2
-hashproxy_upstream_errors_total{kind="protocol",pool="main",server="a"} 0
-hashproxy_upstream_errors_total{kind="queue_full",pool="main",server="a"} 0
-hashproxy_upstream_errors_total{kind="timeout",pool="main",server="a"} 0
-`
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "hashproxy_upstream_errors_total"); err != nil {
-		t.Fatal(err)
-	}
-	if got := testutil.ToFloat64(m.requests.WithLabelValues("main", "a", "other")); got != 1 {
-		t.Errorf(`requests{command="other"} = %v, want 1`, got)
 	}
 }
 
@@ -168,11 +174,11 @@ func TestRemoveServer(t *testing.T) {
 	gone := m.Server("main", "gone")
 	kept := m.Server("main", "kept")
 	m.Server("other", "gone").Up.Set(1)
-	gone.Hits.Inc()
-	gone.Requests("other-command").Inc()
-	gone.Errors("other-kind").Inc()
+	gone.Hits.Add(1)
+	gone.Requests[0].Add(1)
+	gone.Errors[0].Add(1)
 	gone.Duration.Observe(0.001)
-	kept.Hits.Inc()
+	kept.Hits.Add(1)
 
 	m.RemoveServer("main", "gone")
 
@@ -187,7 +193,7 @@ func TestRemoveServer(t *testing.T) {
 	if again == gone {
 		t.Fatal("Server after RemoveServer returned the removed handles")
 	}
-	if got := testutil.ToFloat64(again.Hits); got != 0 {
+	if got := again.Hits.Load(); got != 0 {
 		t.Errorf("re-added server hits = %v, want 0", got)
 	}
 }
@@ -200,7 +206,7 @@ func TestPoolHandles(t *testing.T) {
 	}
 	p.ClientConnections.Set(3)
 	p.Accepted.Add(5)
-	p.Rejected.Inc()
+	p.Rejected.Add(1)
 	p.BytesIn.Add(100)
 	p.BytesOut.Add(2048)
 	want := `
@@ -231,11 +237,11 @@ hashproxy_client_bytes_sent_total{pool="main"} 2048
 
 func TestRemovePool(t *testing.T) {
 	reg, m := newTestMetrics(t)
-	m.Pool("gone").Accepted.Inc()
-	m.Server("gone", "a").Hits.Inc()
+	m.Pool("gone").Accepted.Add(1)
+	m.Server("gone", "a").Hits.Add(1)
 	m.Server("gone", "b").Up.Set(1)
-	m.Pool("kept").Accepted.Inc()
-	m.Server("kept", "a").Hits.Inc()
+	m.Pool("kept").Accepted.Add(1)
+	m.Server("kept", "a").Hits.Add(1)
 
 	m.RemovePool("gone")
 
@@ -246,7 +252,7 @@ func TestRemovePool(t *testing.T) {
 	if n, _ := testutil.GatherAndCount(reg, "hashproxy_client_connections_accepted_total"); n != 1 {
 		t.Errorf("accepted series after removal = %d, want 1", n)
 	}
-	if testutil.ToFloat64(m.Server("gone", "a").Hits) != 0 {
+	if m.Server("gone", "a").Hits.Load() != 0 {
 		t.Error("server re-added after RemovePool did not start from zero")
 	}
 }
@@ -285,7 +291,7 @@ func TestBuildInfo(t *testing.T) {
 	}
 
 	reg = prometheus.NewRegistry()
-	New(reg, BuildInfo{Version: "dev"})
+	New(reg, BuildInfo{Version: "dev"}, testLabels)
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(head+
 		`hashproxy_build_info{commit="",goversion="`+runtime.Version()+`",version="dev"} 1
 `), "hashproxy_build_info"); err != nil {
@@ -314,7 +320,7 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for i := range rounds {
 				s := m.Server("main", servers[(w+i)%len(servers)])
-				s.ByCommand[0].Inc()
+				s.Requests[0].Add(1)
 				s.Duration.Observe(0.001)
 				m.Pool("main").BytesIn.Add(10)
 				if i%50 == 0 {
@@ -325,14 +331,14 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var total float64
+	var total uint64
 	for _, srv := range servers {
-		total += testutil.ToFloat64(m.Server("main", srv).ByCommand[0])
+		total += m.Server("main", srv).Requests[0].Load()
 	}
 	if total != workers*rounds {
 		t.Errorf("get requests = %v, want %d", total, workers*rounds)
 	}
-	if got := testutil.ToFloat64(m.Pool("main").BytesIn); got != 10*workers*rounds {
+	if got := m.Pool("main").BytesIn.Load(); got != 10*workers*rounds {
 		t.Errorf("bytes in = %v, want %d", got, 10*workers*rounds)
 	}
 	if _, err := reg.Gather(); err != nil {
@@ -347,10 +353,10 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	s := m.Server("main", "a")
 	p := m.Pool("main")
 	allocs := testing.AllocsPerRun(1000, func() {
-		s.ByCommand[4].Inc()
-		s.Hits.Inc()
-		s.Misses.Inc()
-		s.ByKind[0].Inc()
+		s.Requests[4].Add(1)
+		s.Hits.Add(1)
+		s.Misses.Add(1)
+		s.Errors[0].Add(1)
 		s.Duration.Observe(0.0004)
 		s.Up.Set(1)
 		p.BytesIn.Add(64)
@@ -363,14 +369,14 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkServerRequest(b *testing.B) {
-	m := New(prometheus.NewRegistry(), BuildInfo{})
+	m := New(prometheus.NewRegistry(), BuildInfo{}, testLabels)
 	s := m.Server("main", "a")
 	p := m.Pool("main")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			s.ByCommand[0].Inc()
-			s.Hits.Inc()
+			s.Requests[0].Add(1)
+			s.Hits.Add(1)
 			s.Duration.Observe(0.0002)
 			p.BytesIn.Add(32)
 			p.BytesOut.Add(64)

@@ -1,19 +1,22 @@
 package metrics
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Pool holds the pre-bound client-side metric handles of one pool. Its
-// handles are safe for concurrent use.
+// Pool holds the client-side counters and handles of one pool. Everything
+// in it is safe for concurrent use; the counters are plain atomics,
+// exported at scrape time.
 type Pool struct {
 	// ClientConnections is the number of open client connections.
 	ClientConnections prometheus.Gauge
 	// Accepted and Rejected count client connections accepted and refused
 	// at the connection limit.
-	Accepted, Rejected prometheus.Counter
+	Accepted, Rejected atomic.Uint64
 	// BytesIn and BytesOut count bytes read from and written to clients.
-	BytesIn, BytesOut prometheus.Counter
+	BytesIn, BytesOut atomic.Uint64
 }
 
 // Pool returns the client-side handles of the named pool, creating its
@@ -24,13 +27,7 @@ func (m *Metrics) Pool(pool string) *Pool {
 	if p, ok := m.pools[pool]; ok {
 		return p
 	}
-	p := &Pool{
-		ClientConnections: m.clientConns.WithLabelValues(pool),
-		Accepted:          m.accepted.WithLabelValues(pool),
-		Rejected:          m.rejected.WithLabelValues(pool),
-		BytesIn:           m.bytesIn.WithLabelValues(pool),
-		BytesOut:          m.bytesOut.WithLabelValues(pool),
-	}
+	p := &Pool{ClientConnections: m.clientConns.WithLabelValues(pool)}
 	m.pools[pool] = p
 	return p
 }
@@ -49,9 +46,5 @@ func (m *Metrics) RemovePool(pool string) {
 	}
 	match := prometheus.Labels{labelPool: pool}
 	m.clientConns.Delete(match)
-	m.accepted.Delete(match)
-	m.rejected.Delete(match)
-	m.bytesIn.Delete(match)
-	m.bytesOut.Delete(match)
 	m.deleteServerSeries(match)
 }

@@ -206,7 +206,7 @@ func (c *clientConn) flush() {
 	// (a reply larger than it), even with nothing buffered.
 	err := c.bw.Flush()
 	if c.out.n > 0 {
-		c.p.m.BytesOut.Add(float64(c.out.n))
+		c.p.m.BytesOut.Add(uint64(c.out.n))
 		c.out.n = 0
 	}
 	if err != nil {
@@ -288,7 +288,7 @@ func (cr *countingReader) Read(b []byte) (int, error) {
 	n, err := cr.r.Read(b)
 	cr.drained = n < len(b)
 	if n > 0 {
-		cr.p.m.BytesIn.Add(float64(n))
+		cr.p.m.BytesIn.Add(uint64(n))
 	}
 	return n, err
 }

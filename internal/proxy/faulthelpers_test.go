@@ -40,7 +40,7 @@ func faultPool(addrs ...string) config.Pool {
 func startPool(t testing.TB, pc config.Pool, log *zap.Logger) *testProxy {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	met := metrics.New(reg, metrics.BuildInfo{Version: "test"})
+	met := metrics.New(reg, metrics.BuildInfo{Version: "test"}, MetricLabels())
 	px, err := New(&config.Config{Pools: []config.Pool{pc}}, Options{Version: "test", Metrics: met, Logger: log})
 	if err != nil {
 		t.Fatal(err)

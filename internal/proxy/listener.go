@@ -60,13 +60,13 @@ func (p *pool) stopAccepting(ln net.Listener) {
 // limit.
 func (p *pool) accept(nc net.Conn) {
 	if limit := p.conf.Load().cfg.ClientConnections; limit > 0 && p.nclients.Load() >= int64(limit) {
-		p.m.Rejected.Inc()
+		p.m.Rejected.Add(1)
 		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = nc.Write(replyTooManyConns)
 		_ = nc.Close()
 		return
 	}
-	p.m.Accepted.Inc()
+	p.m.Accepted.Add(1)
 	p.m.ClientConnections.Inc()
 	p.nclients.Add(1)
 	p.stats.totalConns.Add(1)

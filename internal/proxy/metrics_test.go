@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hashproxy/internal/config"
-	"hashproxy/internal/metrics"
 )
 
 // The proxy's per-node counters must equal what each memcached node counted
@@ -295,8 +294,8 @@ func proxyCounters(t *testing.T, reg *prometheus.Registry, server string) nodeCo
 			}
 		}
 	}
-	if len(nc.byCommand) != len(metrics.Commands) {
-		t.Fatalf("server %s: %d command series, want %d", server, len(nc.byCommand), len(metrics.Commands))
+	if len(nc.byCommand) != len(MetricLabels().Commands) {
+		t.Fatalf("server %s: %d command series, want %d", server, len(nc.byCommand), len(MetricLabels().Commands))
 	}
 	return nc
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,6 +21,20 @@ type node struct {
 	cfg  config.Server
 	srv  *upstream.Server
 	m    *metrics.Server
+	// touch holds what only the stats command reports.
+	touch touchCounts
+}
+
+// touchCounts are counts memcached keeps apart from its gets, for a stats
+// reply that adds up like the nodes' own: memcached books the keys of gat
+// and gats under touch_hits and touch_misses, not get_hits and get_misses.
+// Prometheus has none of them: its hits and misses cover every retrieval.
+type touchCounts struct {
+	// gatHits and gatMisses count keys of gat and gats the node found and
+	// did not find; the node's Hits and Misses include them.
+	gatHits, gatMisses atomic.Uint64
+	// hits and misses count touch commands answered TOUCHED and NOT_FOUND.
+	hits, misses atomic.Uint64
 }
 
 // serverName is the name a server goes by in logs and metrics.
@@ -30,10 +45,6 @@ func serverName(s config.Server) string {
 	return s.Addr
 }
 
-// commandIndex maps a forwarded command to its index in metrics.Commands,
-// which lists them in proto's order, from CmdGet to CmdFlushAll.
-func commandIndex(c proto.Command) int { return int(c - proto.CmdGet) }
-
 // connections returns the number of open connections to the node, for
 // hashproxy_upstream_connections at scrape time.
 func (n *node) connections() int { return n.srv.Stat().Connections }
@@ -43,12 +54,12 @@ func (n *node) connections() int { return n.srv.Stat().Connections }
 func (n *node) observe(op *upstream.Op, nkeys int) {
 	retrieval := op.Cmd.Retrieval()
 	if retrieval {
-		n.m.ByCommand[commandIndex(op.Cmd)].Add(float64(nkeys))
+		n.m.Requests[commandIndex[op.Cmd]].Add(uint64(nkeys))
 	} else {
-		n.m.ByCommand[commandIndex(op.Cmd)].Inc()
+		n.m.Requests[commandIndex[op.Cmd]].Add(1)
 	}
 	if op.Err != nil {
-		n.m.ByKind[op.Err.Kind].Inc()
+		n.m.Errors[op.Err.Kind].Add(1)
 		return
 	}
 	n.m.Duration.Observe(time.Since(op.Start).Seconds())
@@ -57,19 +68,19 @@ func (n *node) observe(op *upstream.Op, nkeys int) {
 		if !bytes.HasSuffix(op.Reply, proto.ReplyEnd) {
 			return // an error line: the node looked nothing up
 		}
-		hits, misses := int64(op.Values), int64(nkeys-op.Values)
-		n.m.Hits.Add(float64(hits))
-		n.m.Misses.Add(float64(misses))
+		hits, misses := uint64(op.Values), uint64(nkeys-op.Values)
+		n.m.Hits.Add(hits)
+		n.m.Misses.Add(misses)
 		if op.Cmd == proto.CmdGat || op.Cmd == proto.CmdGats {
-			n.m.Touch.GatHits.Add(hits)
-			n.m.Touch.GatMisses.Add(misses)
+			n.touch.gatHits.Add(hits)
+			n.touch.gatMisses.Add(misses)
 		}
 	case op.Cmd == proto.CmdTouch:
 		switch {
 		case bytes.Equal(op.Reply, proto.ReplyTouched):
-			n.m.Touch.Hits.Add(1)
+			n.touch.hits.Add(1)
 		case bytes.Equal(op.Reply, proto.ReplyNotFound):
-			n.m.Touch.Misses.Add(1)
+			n.touch.misses.Add(1)
 		}
 	}
 }

@@ -7,9 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"hashproxy/internal/proto"
 )
 
@@ -52,7 +49,7 @@ func (p *pool) statsReply() []byte {
 	b = proto.AppendStatInt(b, "threads", int64(runtime.GOMAXPROCS(0)))
 	b = proto.AppendStatInt(b, "curr_connections", p.nclients.Load())
 	b = proto.AppendStatInt(b, "total_connections", int64(st.totalConns.Load()))
-	b = proto.AppendStatInt(b, "rejected_connections", int64(counterValue(p.m.Rejected)))
+	b = proto.AppendStatInt(b, "rejected_connections", int64(p.m.Rejected.Load()))
 	b = proto.AppendStatInt(b, "cmd_get", c.get)
 	b = proto.AppendStatInt(b, "cmd_set", c.set)
 	b = proto.AppendStatInt(b, "cmd_flush", c.flush)
@@ -64,8 +61,8 @@ func (p *pool) statsReply() []byte {
 	b = proto.AppendStatInt(b, "get_misses", c.getMisses)
 	b = proto.AppendStatInt(b, "touch_hits", c.touchHits)
 	b = proto.AppendStatInt(b, "touch_misses", c.touchMisses)
-	b = proto.AppendStatInt(b, "bytes_read", int64(counterValue(p.m.BytesIn)))
-	b = proto.AppendStatInt(b, "bytes_written", int64(counterValue(p.m.BytesOut)))
+	b = proto.AppendStatInt(b, "bytes_read", int64(p.m.BytesIn.Load()))
+	b = proto.AppendStatInt(b, "bytes_written", int64(p.m.BytesOut.Load()))
 	b = proto.AppendStatInt(b, "servers", int64(len(nodes)))
 	b = proto.AppendStatInt(b, "servers_up", int64(len(upNodes(nodes))))
 	return append(b, proto.ReplyEnd...)
@@ -81,9 +78,9 @@ type statCounts struct {
 // gats go to the touch counters, as memcached books them.
 func (c *statCounts) add(n *node) {
 	requests := func(cmds ...proto.Command) int64 {
-		var sum float64
+		var sum uint64
 		for _, cmd := range cmds {
-			sum += counterValue(n.m.ByCommand[commandIndex(cmd)])
+			sum += n.m.Requests[commandIndex[cmd]].Load()
 		}
 		return int64(sum)
 	}
@@ -94,19 +91,10 @@ func (c *statCounts) add(n *node) {
 	c.del += requests(proto.CmdDelete)
 	c.incr += requests(proto.CmdIncr)
 	c.decr += requests(proto.CmdDecr)
-	t := &n.m.Touch
-	gatHits, gatMisses := t.GatHits.Load(), t.GatMisses.Load()
-	c.getHits += int64(counterValue(n.m.Hits)) - gatHits
-	c.getMisses += int64(counterValue(n.m.Misses)) - gatMisses
-	c.touchHits += gatHits + t.Hits.Load()
-	c.touchMisses += gatMisses + t.Misses.Load()
-}
-
-// counterValue reads a counter's current value.
-func counterValue(c prometheus.Counter) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil || m.Counter == nil {
-		return 0
-	}
-	return m.Counter.GetValue()
+	t := &n.touch
+	gatHits, gatMisses := int64(t.gatHits.Load()), int64(t.gatMisses.Load())
+	c.getHits += int64(n.m.Hits.Load()) - gatHits
+	c.getMisses += int64(n.m.Misses.Load()) - gatMisses
+	c.touchHits += gatHits + int64(t.hits.Load())
+	c.touchMisses += gatMisses + int64(t.misses.Load())
 }
