@@ -47,7 +47,8 @@ type Pool struct {
 	Name string
 	// Listen is the "host:port" clients connect to; port 0 picks a free one.
 	Listen string
-	// Hash is the key hash function, one of twemproxy's names (HashNames).
+	// Hash is the key hash function, one of twemproxy's names (see
+	// ring.HashNames).
 	Hash string
 	// HashTag is "" or two characters: when a key contains both, only the
 	// part between them is hashed.
@@ -64,9 +65,13 @@ type Pool struct {
 	ServerOrder string
 	// Timeout bounds every request to a server.
 	Timeout time.Duration
-	// Backlog is the listen backlog.
+	// Backlog is twemproxy's listen backlog, accepted and range-checked so
+	// that a nutcracker.yml loads unchanged, and otherwise ignored: the
+	// listen backlog is the system's (net.core.somaxconn on Linux).
 	Backlog int
-	// Preconnect dials every server at start instead of on first use.
+	// Preconnect is twemproxy's "dial every server at start", accepted so
+	// that a nutcracker.yml loads unchanged, and ignored: every server's
+	// connections are dialled at start whatever it says.
 	Preconnect bool
 	// ClientConnections is the maximum number of client connections;
 	// 0 means unlimited.
@@ -76,8 +81,8 @@ type Pool struct {
 	// AutoEjectHosts removes a failing server from the ring while it is
 	// down, moving its keys to the others.
 	AutoEjectHosts bool
-	// ServerRetryTimeout is how long a failed server stays down before it
-	// is tried again.
+	// ServerRetryTimeout is how often a server that is down is probed; it
+	// serves again as soon as a probe is answered.
 	ServerRetryTimeout time.Duration
 	// ServerFailureLimit is the number of consecutive failures that mark a
 	// server down.
