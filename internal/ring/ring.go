@@ -60,8 +60,9 @@ type Ring struct {
 
 // New builds a ring over nodes, in their order. It fails when there are no
 // nodes, a node has a weight below 1 or an address without a port, two
-// nodes share a placement name, the hash, distribution, hash tag or
-// replicas are invalid, or two md5_ring points of different nodes collide.
+// nodes share a placement name (ketama and md5_ring, which hash the names),
+// the hash, distribution, hash tag or replicas are invalid, or two md5_ring
+// points of different nodes collide.
 func New(nodes []Node, opts Options) (*Ring, error) {
 	if len(nodes) == 0 {
 		return nil, errNoNodes
@@ -176,9 +177,10 @@ func (r *Ring) Len() int { return len(r.nodes) }
 // Node returns the i-th node given to New.
 func (r *Ring) Node(i int) Node { return r.nodes[i] }
 
-// Name returns the name node i is placed by: for ketama its alias, else its
-// host when the port is 11211, else host:port; for md5_ring and modula its
-// alias, else host:port.
+// Name returns node i's name. ketama and md5_ring place a node by hashing
+// it: for ketama its alias, else its host when the port is 11211, else
+// host:port; for md5_ring its alias, else host:port. modula hashes no name
+// and names a node as md5_ring does.
 func (r *Ring) Name(i int) string { return r.names[i] }
 
 // Distribution returns the distribution's name.
