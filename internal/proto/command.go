@@ -3,8 +3,9 @@
 // a parser for the replies of an upstream memcached, and writers for the
 // replies the proxy composes itself.
 //
-// Parsers read through fixed-size buffers and hand out sub-slices of them,
-// so parsing a request or a reply allocates nothing in steady state.
+// The request parser reads through a fixed-size buffer and hands out
+// sub-slices of it, and the reply parser appends each reply to the
+// caller's slice, so parsing allocates nothing in steady state.
 package proto
 
 // Command identifies a request's verb.
