@@ -1,7 +1,5 @@
 package upstream
 
-import "errors"
-
 // Kind classifies why a request to a node failed. Its string form is a
 // fixed, small set, usable as a metric label.
 type Kind uint8
@@ -30,9 +28,6 @@ func Kinds() []Kind {
 	}
 	return ks
 }
-
-// ErrClosed is returned by operations on a closed Server.
-var ErrClosed = errors.New("upstream: server closed")
 
 // Error is a failed request. Errors are built once per server and kind, so
 // failing a request allocates nothing.

@@ -107,9 +107,10 @@ func New(opts Options) *Server {
 func (s *Server) Addr() string { return s.opts.Addr }
 
 // Do submits op, whose Cmd and Req are set, on the connection that affinity
-// selects. Requests with the same affinity go over the same connection, in
-// submission order, so one client's requests to a node are answered in
-// the order it sent them (a get sees the set before it). Do returns once
+// selects (or, while that one is broken, the next connected one). Requests
+// with the same affinity go over the same connection, in submission order,
+// so one client's requests to a node are answered in the order it sent
+// them (a get sees the set before it). Do returns once
 // the op is queued (waiting, while the connection's queue is full, until
 // the op's deadline at most); the op completes later (see Op.Wait), with a
 // reply or with an Error, by its deadline.
