@@ -119,7 +119,8 @@ func (c *Conn) WaitReadable() error {
 
 // Peek reports, without waiting, whether data is waiting to be read (data)
 // or the stream has ended or failed (err: io.EOF or the error). Neither
-// means nothing is waiting yet.
+// means nothing is waiting yet. Without raw calls it knows only what a WaitReadable has
+// read.
 func (c *Conn) Peek() (data bool, err error) {
 	if c.raw == nil {
 		return c.holding, c.heldErr
