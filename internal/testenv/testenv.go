@@ -48,8 +48,9 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Need skips the test when the named program is not installed, unless the
-// test runs in CI (CI=true), where a missing program is a failure.
+// Need returns the path of the named program, found on PATH or in
+// /usr/sbin or /usr/bin. When it is not installed it skips the test, unless
+// the test runs in CI (CI=true), where a missing program is a failure.
 func Need(t testing.TB, program string) string {
 	t.Helper()
 	path, err := exec.LookPath(program)
@@ -98,7 +99,9 @@ func StartMemcached(t testing.TB, args ...string) *Process {
 }
 
 // RestartMemcached starts memcached again on p's port (after a kill), with
-// the same extra arguments as given here.
+// args as its extra arguments (pass those it was started with to get the
+// same server back), retrying for up to 5 s while the port is still taken.
+// p then stands for the new process.
 func RestartMemcached(t testing.TB, p *Process, args ...string) {
 	t.Helper()
 	bin := Need(t, "memcached")
