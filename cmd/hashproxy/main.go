@@ -1,5 +1,17 @@
 // Command hashproxy is a consistent-hashing proxy for the memcached text
-// protocol.
+// protocol. Its subcommands:
+//
+//	serve        run the proxy: from a config file, or one pool from flags
+//	check        validate a config file and print its pools and ring shares
+//	ring         show which server owns each key, or how a pool spreads keys
+//	bench        load a memcached server or proxy and validate every reply
+//	healthcheck  exit 0 when a running hashproxy's admin endpoint answers 200
+//	version      print the version, commit and Go version
+//
+// This package holds the flags, logging, signals and wiring; the proxy
+// itself is internal/proxy. check exits 1 for an invalid file, healthcheck
+// 1 when the endpoint does not answer 200, and bench 3 when a request
+// failed or was answered wrongly.
 package main
 
 import (
