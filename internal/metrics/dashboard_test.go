@@ -106,13 +106,13 @@ func (d dashboard) queries(t *testing.T) map[string]string {
 }
 
 // exposedFamilies gathers a registry after one pool and one server have
-// their handles, and returns the type of every metric family.
+// their handles and the server one request's latency, and returns the type of every metric family.
 func exposedFamilies(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m := New(reg, BuildInfo{Version: "test"}, testLabels)
 	m.Pool("main")
-	m.Server("main", "cache-a")
+	m.Server("main", "cache-a").Duration(0).Observe(0.001)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ package metrics
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,15 +28,25 @@ const (
 	labelResult  = "result"
 )
 
-// DurationBuckets are the upper bounds, in seconds, of the upstream request
-// duration histogram: from 50µs, a fast loopback round trip, to 1s, beyond
-// any sensible upstream timeout.
+// DurationBuckets are the upper bounds, in seconds, of the classic buckets
+// of the upstream request duration histogram: from 50µs, a fast loopback
+// round trip, to 1s, beyond any sensible upstream timeout.
 var DurationBuckets = []float64{
 	0.00005, 0.0001, 0.00025, 0.0005,
 	0.001, 0.0025, 0.005,
 	0.01, 0.025, 0.05,
 	0.1, 0.25, 0.5, 1,
 }
+
+// The upstream request duration histogram is also a native histogram, for
+// servers that scrape them: buckets growing by at most 10 % each, at most
+// durationMaxNativeBuckets of them; past that the resolution halves, and an
+// hour later at the earliest the histogram starts afresh.
+const (
+	durationNativeFactor     = 1.1
+	durationMaxNativeBuckets = 160
+	durationMinResetInterval = time.Hour
+)
 
 // BuildInfo identifies the running binary in hashproxy_build_info.
 type BuildInfo struct {
@@ -75,9 +86,12 @@ func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 		labels: labels,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "upstream_request_duration_seconds",
-			Help:    "Time from queueing a request for a memcached node to reading its complete response.",
-			Buckets: DurationBuckets,
-		}, serverLabels),
+			Help:                            "Time from queueing a request for a memcached node to reading its complete response, by command.",
+			Buckets:                         DurationBuckets,
+			NativeHistogramBucketFactor:     durationNativeFactor,
+			NativeHistogramMaxBucketNumber:  durationMaxNativeBuckets,
+			NativeHistogramMinResetDuration: durationMinResetInterval,
+		}, []string{labelPool, labelServer, labelCommand}),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "server_up",
 			Help: "1 while a memcached node is serving, 0 while it is marked down or ejected.",

@@ -39,9 +39,9 @@ func TestServerHandles(t *testing.T) {
 	s.Up.Set(1)
 	s.CountConnections(func() int { return 2 })
 	s.RingShare.Set(0.25)
-	s.Duration.Observe(0.00007)
-	s.Duration.Observe(0.003)
-	s.Duration.Observe(2)
+	s.Duration(0).Observe(0.00007) // get
+	s.Duration(0).Observe(0.003)
+	s.Duration(0).Observe(2)
 
 	want := `
 # HELP hashproxy_get_hits_total Keys a memcached node found, counted once per key of a retrieval.
@@ -84,25 +84,25 @@ hashproxy_upstream_connections{pool="main",server="cache-a:11211"} 2
 # HELP hashproxy_ring_share Share of the pool's hash space a memcached node owns, from 0 to 1.
 # TYPE hashproxy_ring_share gauge
 hashproxy_ring_share{pool="main",server="cache-a:11211"} 0.25
-# HELP hashproxy_upstream_request_duration_seconds Time from queueing a request for a memcached node to reading its complete response.
+# HELP hashproxy_upstream_request_duration_seconds Time from queueing a request for a memcached node to reading its complete response, by command.
 # TYPE hashproxy_upstream_request_duration_seconds histogram
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="5e-05"} 0
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.0001"} 1
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.00025"} 1
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.0005"} 1
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.001"} 1
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.0025"} 1
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.005"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.01"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.025"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.05"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.1"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.25"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="0.5"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="1"} 2
-hashproxy_upstream_request_duration_seconds_bucket{pool="main",server="cache-a:11211",le="+Inf"} 3
-hashproxy_upstream_request_duration_seconds_sum{pool="main",server="cache-a:11211"} 2.00307
-hashproxy_upstream_request_duration_seconds_count{pool="main",server="cache-a:11211"} 3
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="5e-05"} 0
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.0001"} 1
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.00025"} 1
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.0005"} 1
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.001"} 1
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.0025"} 1
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.005"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.01"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.025"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.05"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.1"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.25"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="0.5"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="1"} 2
+hashproxy_upstream_request_duration_seconds_bucket{command="get",pool="main",server="cache-a:11211",le="+Inf"} 3
+hashproxy_upstream_request_duration_seconds_sum{command="get",pool="main",server="cache-a:11211"} 2.00307
+hashproxy_upstream_request_duration_seconds_count{command="get",pool="main",server="cache-a:11211"} 3
 `
 	err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"hashproxy_requests_total", "hashproxy_get_hits_total", "hashproxy_get_misses_total",
@@ -177,7 +177,7 @@ func TestRemoveServer(t *testing.T) {
 	gone.Hits.Add(1)
 	gone.Requests[0].Add(1)
 	gone.Errors[0].Add(1)
-	gone.Duration.Observe(0.001)
+	gone.Duration(0).Observe(0.001)
 	kept.Hits.Add(1)
 
 	m.RemoveServer("main", "gone")
@@ -321,7 +321,7 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range rounds {
 				s := m.Server("main", servers[(w+i)%len(servers)])
 				s.Requests[0].Add(1)
-				s.Duration.Observe(0.001)
+				s.Duration(i % len(testLabels.Commands)).Observe(0.001)
 				m.Pool("main").BytesIn.Add(10)
 				if i%50 == 0 {
 					m.RemoveServer("other", "x")
@@ -357,7 +357,7 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		s.Hits.Add(1)
 		s.Misses.Add(1)
 		s.Errors[0].Add(1)
-		s.Duration.Observe(0.0004)
+		s.Duration(4).Observe(0.0004)
 		s.Up.Set(1)
 		p.BytesIn.Add(64)
 		p.BytesOut.Add(128)
@@ -377,7 +377,7 @@ func BenchmarkServerRequest(b *testing.B) {
 		for pb.Next() {
 			s.Requests[0].Add(1)
 			s.Hits.Add(1)
-			s.Duration.Observe(0.0002)
+			s.Duration(0).Observe(0.0002)
 			p.BytesIn.Add(32)
 			p.BytesOut.Add(64)
 		}

@@ -34,16 +34,24 @@ type Server struct {
 	// Hits and Misses count the keys of retrievals the node found and did
 	// not find.
 	Hits, Misses atomic.Uint64
-	// Duration observes the seconds one upstream request took.
-	Duration prometheus.Observer
 	// Up is 1 while the node serves, 0 while it is down or ejected.
 	Up prometheus.Gauge
 	// RingShare is the node's share of the hash space, from 0 to 1.
 	RingShare prometheus.Gauge
 
 	m          *Metrics
+	pool, name string
 	countConns func() int // guarded by m.mu; see CountConnections
+	// durations holds the latency histogram of each command, indexed like
+	// Labels.Commands, nil until the command's first request; see Duration.
+	durations []atomic.Pointer[observer]
 }
+
+// observer boxes a prometheus.Observer for an atomic.Pointer.
+type observer struct{ prometheus.Observer }
+
+// discard is the Observer of a server RemoveServer took away.
+var discard = prometheus.ObserverFunc(func(float64) {})
 
 // Server returns the handles of the named server in the named pool, creating
 // its series on first use; later calls with the same names return the same
@@ -59,13 +67,43 @@ func (m *Metrics) Server(pool, server string) *Server {
 	s := &Server{
 		Requests:  make([]atomic.Uint64, len(m.labels.Commands)),
 		Errors:    make([]atomic.Uint64, len(m.labels.ErrorKinds)),
-		Duration:  m.duration.WithLabelValues(pool, server),
 		Up:        m.up.WithLabelValues(pool, server),
 		RingShare: m.ringShare.WithLabelValues(pool, server),
 		m:         m,
+		pool:      pool,
+		name:      server,
+		durations: make([]atomic.Pointer[observer], len(m.labels.Commands)),
 	}
 	m.servers[key] = s
 	return s
+}
+
+// Duration returns the observer of the seconds one upstream request of
+// command i, indexed like Labels.Commands, took. Its series is created on
+// the command's first request, so a node has latency series only for the
+// commands it serves. Once RemoveServer has taken the server away, Duration
+// returns an observer that discards, so a late request cannot bring its
+// series back.
+func (s *Server) Duration(i int) prometheus.Observer {
+	if o := s.durations[i].Load(); o != nil {
+		return o.Observer
+	}
+	return s.newDuration(i)
+}
+
+// newDuration creates the latency series of command i, once.
+func (s *Server) newDuration(i int) prometheus.Observer {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	if o := s.durations[i].Load(); o != nil {
+		return o.Observer
+	}
+	o := &observer{discard}
+	if s.m.servers[serverKey{s.pool, s.name}] == s {
+		o.Observer = s.m.duration.WithLabelValues(s.pool, s.name, s.m.labels.Commands[i])
+	}
+	s.durations[i].Store(o)
+	return o.Observer
 }
 
 // RemoveServer deletes every series of the named server in the named pool,

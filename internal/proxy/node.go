@@ -62,7 +62,7 @@ func (n *node) observe(op *upstream.Op, nkeys int) {
 		n.m.Errors[op.Err.Kind].Add(1)
 		return
 	}
-	n.m.Duration.Observe(time.Since(op.Start).Seconds())
+	n.m.Duration(commandIndex[op.Cmd]).Observe(time.Since(op.Start).Seconds())
 	switch {
 	case retrieval:
 		if !bytes.HasSuffix(op.Reply, proto.ReplyEnd) {
