@@ -1,8 +1,9 @@
 // Package metrics holds hashproxy's Prometheus collectors, registered on a
 // registry the caller owns, and the admin HTTP server that exposes them.
 //
-// Handles are resolved once, when a pool or server is set up, so the request
-// path only increments counters it already holds: no label lookup, no
+// Handles are resolved once, when a pool or server is set up (a command's
+// latency series on the node's first request of it), so the request path
+// otherwise only increments counters it already holds: no label lookup, no
 // allocation. Label values come from configuration (pool and server names)
 // or from fixed sets (Labels), never from request data.
 package metrics
