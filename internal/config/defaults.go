@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"hashproxy/internal/proto"
+	"hashproxy/internal/upstream"
+)
 
 // Defaults, in one place. Where twemproxy has a default, it is kept unless
 // noted.
@@ -16,12 +21,12 @@ const (
 	// DefaultPoolName names the pool of a configuration built from flags.
 	DefaultPoolName = "default"
 
-	defaultTimeout            = 400 * time.Millisecond // twemproxy: none (wait forever)
-	defaultServerRetryTimeout = time.Second            // twemproxy: 30s, a blind retry; here the interval between probes
-	defaultClientConnections  = 1024                   // memcached's default maxconns; twemproxy: unlimited
-	defaultServerConnections  = 1                      // as twemproxy
-	defaultMaxItemSize        = 1 << 20
-	defaultMaxLineLength      = 256 << 10
+	defaultTimeout            = upstream.DefaultTimeout       // twemproxy: none (wait forever)
+	defaultServerRetryTimeout = upstream.DefaultProbeInterval // twemproxy: 30s, a blind retry; here the interval between probes
+	defaultClientConnections  = 1024                          // memcached's default maxconns; twemproxy: unlimited
+	defaultServerConnections  = 1                             // as twemproxy
+	defaultMaxItemSize        = proto.DefaultMaxItemSize
+	defaultMaxLineLength      = proto.DefaultMaxLineLength
 	defaultReplicationFactor  = 1 // one copy of each key, as twemproxy
 	defaultWarmup             = 10 * time.Minute
 	defaultBackfillMaxTTL     = time.Hour
@@ -54,7 +59,7 @@ func DefaultPool() Pool {
 		ServerFailureLimit: 2,
 		MaxItemSize:        defaultMaxItemSize,
 		MaxLineLength:      defaultMaxLineLength,
-		MaxKeys:            10000,
+		MaxKeys:            proto.DefaultMaxKeys,
 		MaxInflight:        256,
 		ReplicationFactor:  defaultReplicationFactor,
 		Warmup:             defaultWarmup,

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"hashproxy/internal/ring"
 	"hashproxy/internal/testenv"
 )
 
@@ -60,7 +61,7 @@ func TestAgreesWithNutcracker(t *testing.T) {
 		{"no weight", head + "  servers:\n    - 127.0.0.1:11211\n", verdict{false, true},
 			"the weight defaults to 1, as in the serve command's --server flag"},
 	}
-	for _, h := range hashNames {
+	for _, h := range ring.HashNames() {
 		tests = append(tests, struct {
 			name string
 			body string

@@ -7,16 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hashproxy/internal/ring"
 )
-
-// hashNames are the key hash functions, by twemproxy's names.
-var hashNames = []string{
-	"one_at_a_time", "md5", "crc16", "crc32", "crc32a", "fnv1_64",
-	"fnv1a_64", "fnv1_32", "fnv1a_32", "hsieh", "murmur", "jenkins",
-}
-
-// distributions are the supported placement schemes.
-var distributions = []string{"ketama", "modula", "md5_ring"}
 
 // Limits on numbers that have no natural bound, to catch typos.
 const (
@@ -105,8 +98,8 @@ func (v *validator) pool(p *Pool) {
 	if _, _, msg := splitListen(p.Listen); msg != "" {
 		v.add(p.Name, at("listen"), "listen: %s", msg)
 	}
-	if !slices.Contains(hashNames, p.Hash) {
-		v.add(p.Name, at("hash"), "hash: %q is not one of %s", p.Hash, strings.Join(hashNames, ", "))
+	if hashes := ring.HashNames(); !slices.Contains(hashes, p.Hash) {
+		v.add(p.Name, at("hash"), "hash: %q is not one of %s", p.Hash, strings.Join(hashes, ", "))
 	}
 	if p.HashTag != "" && len(p.HashTag) != 2 {
 		v.add(p.Name, at("hash_tag"), "hash_tag: %q must be two characters, such as \"{}\"", p.HashTag)
@@ -114,8 +107,8 @@ func (v *validator) pool(p *Pool) {
 	switch {
 	case p.Distribution == "random":
 		v.add(p.Name, at("distribution"), "distribution: random is not supported: a cache needs each key on one node")
-	case !slices.Contains(distributions, p.Distribution):
-		v.add(p.Name, at("distribution"), "distribution: %q is not one of %s", p.Distribution, strings.Join(distributions, ", "))
+	case !slices.Contains(ring.Distributions(), p.Distribution):
+		v.add(p.Name, at("distribution"), "distribution: %q is not one of %s", p.Distribution, strings.Join(ring.Distributions(), ", "))
 	}
 	if p.ServerOrder != OrderListed && p.ServerOrder != OrderTwemproxy {
 		v.add(p.Name, at("server_order"), "server_order: %q is not one of %s, %s", p.ServerOrder, OrderListed, OrderTwemproxy)

@@ -38,6 +38,9 @@ const (
 	MD5Ring = "md5_ring"
 )
 
+// Distributions returns the names of the distributions New accepts.
+func Distributions() []string { return []string{Ketama, Modula, MD5Ring} }
+
 // DefaultReplicas is the md5_ring points per unit of weight when
 // Options.Replicas is 0.
 const DefaultReplicas = 100
@@ -120,9 +123,9 @@ func New(nodes []Node, opts Options) (*Ring, error) {
 			return nil, err
 		}
 	case "random":
-		return nil, fmt.Errorf("ring: distribution \"random\" is not supported for a cache, it scatters every key (valid: %s, %s, %s)", Ketama, Modula, MD5Ring)
+		return nil, fmt.Errorf("ring: distribution \"random\" is not supported for a cache, it scatters every key (valid: %s)", strings.Join(Distributions(), ", "))
 	default:
-		return nil, fmt.Errorf("ring: unknown distribution %q (valid: %s, %s, %s)", r.kind, Ketama, Modula, MD5Ring)
+		return nil, fmt.Errorf("ring: unknown distribution %q (valid: %s)", r.kind, strings.Join(Distributions(), ", "))
 	}
 	return r, nil
 }

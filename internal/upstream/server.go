@@ -12,6 +12,18 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"hashproxy/internal/proto"
+)
+
+// Defaults of Options' zero fields.
+const (
+	// DefaultTimeout bounds a request and a dial: long enough for a loaded
+	// node across a data centre, short enough that a stalled node does not
+	// stall its clients.
+	DefaultTimeout = 400 * time.Millisecond
+	// DefaultProbeInterval is how often a down node is probed.
+	DefaultProbeInterval = time.Second
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -21,20 +33,21 @@ type Options struct {
 	// Conns is the number of persistent connections; 0 means 1.
 	Conns int
 	// Timeout bounds each request from submission to reply, and each dial;
-	// 0 means 400ms.
+	// 0 means DefaultTimeout.
 	Timeout time.Duration
 	// QueueLen bounds the requests waiting to be written on one connection
 	// (and those written and awaiting replies); 0 means 4096. A request
 	// beyond it waits for room, and fails with KindQueueFull if none comes
 	// by its deadline.
 	QueueLen int
-	// MaxItemSize bounds a value in a reply; 0 means 1 MiB.
+	// MaxItemSize bounds a value in a reply; 0 means
+	// proto.DefaultMaxItemSize.
 	MaxItemSize int
 	// FailureLimit is the number of consecutive failures that mark the node
 	// down; 0 or less never marks it down.
 	FailureLimit int
 	// ProbeInterval is how often a down node is probed with "version"; it is
-	// marked up as soon as a probe succeeds. 0 means 1s.
+	// marked up as soon as a probe succeeds. 0 means DefaultProbeInterval.
 	ProbeInterval time.Duration
 	// OnState, if set, is called on every up/down transition, from the
 	// goroutine that detected it; it must not block.
@@ -48,16 +61,16 @@ func (o *Options) setDefaults() {
 		o.Conns = 1
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 400 * time.Millisecond
+		o.Timeout = DefaultTimeout
 	}
 	if o.QueueLen <= 0 {
 		o.QueueLen = 4096
 	}
 	if o.MaxItemSize <= 0 {
-		o.MaxItemSize = 1 << 20
+		o.MaxItemSize = proto.DefaultMaxItemSize
 	}
 	if o.ProbeInterval <= 0 {
-		o.ProbeInterval = time.Second
+		o.ProbeInterval = DefaultProbeInterval
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
