@@ -43,11 +43,35 @@ func sameReplies(t *testing.T, proxyAddr, directAddr string, cases []rawCase) {
 			want := normalise(exchange(t, directAddr, []byte(tc.req)))
 			got := normalise(exchange(t, proxyAddr, []byte(tc.req)))
 			if got != want {
-				t.Errorf("request\n%q\nproxy replied\n%q\nmemcached replied\n%q",
-					clipString(tc.req, 400), clipString(got, 400), clipString(want, 400))
+				at := firstDifference(got, want)
+				t.Errorf("request\n%q\nreplies differ at byte %d; proxy replied\n%q\nmemcached replied\n%q",
+					clipString(tc.req, 400), at, around(got, at, 300), around(want, at, 300))
 			}
 		})
 	}
+}
+
+// firstDifference returns the index of the first byte where a and b differ.
+func firstDifference(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// around returns up to n bytes of s on either side of at, marked where
+// they are cut.
+func around(s string, at, n int) string {
+	from, to := max(at-n, 0), min(at+n, len(s))
+	out := s[from:to]
+	if from > 0 {
+		out = "..." + out
+	}
+	if to < len(s) {
+		out += "..."
+	}
+	return out
 }
 
 // TestProtocolSameAsMemcached covers the commands, noreply forms, numeric
