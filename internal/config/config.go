@@ -81,9 +81,13 @@ type Pool struct {
 	// AutoEjectHosts removes a failing server from the ring while it is
 	// down, moving its keys to the others.
 	AutoEjectHosts bool
-	// ServerRetryTimeout is how often a server that is down is probed; it
-	// serves again as soon as a probe is answered.
+	// ServerRetryTimeout, with AutoEjectHosts, is the longest a server stays
+	// ejected without answering a probe: after it, live requests try it
+	// again (twemproxy's meaning). Without AutoEjectHosts it is unused.
 	ServerRetryTimeout time.Duration
+	// HealthCheckInterval is how often a server that is down is probed; it
+	// is restored as soon as it answers.
+	HealthCheckInterval time.Duration
 	// ServerFailureLimit is the number of consecutive failures that mark a
 	// server down.
 	ServerFailureLimit int

@@ -22,7 +22,8 @@ const (
 	DefaultPoolName = "default"
 
 	defaultTimeout            = upstream.DefaultTimeout       // twemproxy: none (wait forever)
-	defaultServerRetryTimeout = upstream.DefaultProbeInterval // twemproxy: 30s, a blind retry; here the interval between probes
+	defaultServerRetryTimeout = 30 * time.Second              // as twemproxy
+	defaultHealthCheck        = upstream.DefaultProbeInterval // twemproxy has no probe
 	defaultClientConnections  = 1024                          // memcached's default maxconns; twemproxy: unlimited
 	defaultServerConnections  = 1                             // as twemproxy
 	defaultMaxItemSize        = proto.DefaultMaxItemSize
@@ -45,25 +46,26 @@ func Default() Config {
 // no servers.
 func DefaultPool() Pool {
 	return Pool{
-		Name:               DefaultPoolName,
-		Listen:             DefaultListen,
-		Hash:               "fnv1a_64",
-		Distribution:       "ketama",
-		Replicas:           100,
-		ServerOrder:        OrderListed,
-		Timeout:            defaultTimeout,
-		Backlog:            512,
-		ClientConnections:  defaultClientConnections,
-		ServerConnections:  defaultServerConnections,
-		ServerRetryTimeout: defaultServerRetryTimeout,
-		ServerFailureLimit: 2,
-		MaxItemSize:        defaultMaxItemSize,
-		MaxLineLength:      defaultMaxLineLength,
-		MaxKeys:            proto.DefaultMaxKeys,
-		MaxInflight:        256,
-		ReplicationFactor:  defaultReplicationFactor,
-		Warmup:             defaultWarmup,
-		BackfillMaxTTL:     defaultBackfillMaxTTL,
-		DiscoveryInterval:  defaultDiscoveryInterval,
+		Name:                DefaultPoolName,
+		Listen:              DefaultListen,
+		Hash:                "fnv1a_64",
+		Distribution:        "ketama",
+		Replicas:            100,
+		ServerOrder:         OrderListed,
+		Timeout:             defaultTimeout,
+		Backlog:             512,
+		ClientConnections:   defaultClientConnections,
+		ServerConnections:   defaultServerConnections,
+		ServerRetryTimeout:  defaultServerRetryTimeout,
+		HealthCheckInterval: defaultHealthCheck,
+		ServerFailureLimit:  2,
+		MaxItemSize:         defaultMaxItemSize,
+		MaxLineLength:       defaultMaxLineLength,
+		MaxKeys:             proto.DefaultMaxKeys,
+		MaxInflight:         256,
+		ReplicationFactor:   defaultReplicationFactor,
+		Warmup:              defaultWarmup,
+		BackfillMaxTTL:      defaultBackfillMaxTTL,
+		DiscoveryInterval:   defaultDiscoveryInterval,
 	}
 }

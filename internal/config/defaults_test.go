@@ -18,7 +18,7 @@ func TestDefaultsFollowTheirOwners(t *testing.T) {
 	if p.Timeout != upstream.DefaultTimeout {
 		t.Errorf("timeout %v, upstream's default %v", p.Timeout, upstream.DefaultTimeout)
 	}
-	if p.ServerRetryTimeout != upstream.DefaultProbeInterval {
-		t.Errorf("server_retry_timeout %v, upstream's probe interval %v", p.ServerRetryTimeout, upstream.DefaultProbeInterval)
+	if p.HealthCheckInterval != upstream.DefaultProbeInterval {
+		t.Errorf("health_check_interval %v, upstream's probe interval %v", p.HealthCheckInterval, upstream.DefaultProbeInterval)
 	}
 }

@@ -47,6 +47,8 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 			d.boolean(e, p.Name, &p.AutoEjectHosts)
 		case "server_retry_timeout":
 			d.duration(e, p.Name, &p.ServerRetryTimeout)
+		case "health_check_interval":
+			d.duration(e, p.Name, &p.HealthCheckInterval)
 		case "server_failure_limit":
 			d.integer(e, p.Name, &p.ServerFailureLimit)
 		case "max_item_size":

@@ -138,6 +138,7 @@ func (v *validator) pool(p *Pool) {
 	}{
 		{"timeout", p.Timeout, maxTimeout, false},
 		{"server_retry_timeout", p.ServerRetryTimeout, maxRetryTimeout, false},
+		{"health_check_interval", p.HealthCheckInterval, maxTimeout, false},
 		{"idle_timeout", p.IdleTimeout, maxRetryTimeout, true},
 		{"warmup", p.Warmup, maxWarmup, true},
 		{"backfill_max_ttl", p.BackfillMaxTTL, maxBackfillTTL, false},

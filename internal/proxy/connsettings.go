@@ -11,8 +11,8 @@ import (
 // made with. A reload keeps a node's connections only when they are
 // unchanged.
 type connSettings struct {
-	conns, maxItemSize, failureLimit int
-	timeout, probeInterval           time.Duration
+	conns, maxItemSize, failureLimit   int
+	timeout, probeInterval, retryAfter time.Duration
 }
 
 func connSettingsOf(cfg config.Pool) connSettings {
@@ -21,8 +21,19 @@ func connSettingsOf(cfg config.Pool) connSettings {
 		maxItemSize:   cfg.MaxItemSize,
 		failureLimit:  cfg.ServerFailureLimit,
 		timeout:       cfg.Timeout,
-		probeInterval: cfg.ServerRetryTimeout,
+		probeInterval: cfg.HealthCheckInterval,
+		retryAfter:    retryAfter(cfg),
 	}
+}
+
+// retryAfter is how long an ejected node waits for a probe to answer before
+// live requests try it again: server_retry_timeout with auto_eject_hosts;
+// without it a down node waits for its probe.
+func retryAfter(cfg config.Pool) time.Duration {
+	if cfg.AutoEjectHosts {
+		return cfg.ServerRetryTimeout
+	}
+	return 0
 }
 
 // options are the upstream options for the server at addr.
@@ -34,5 +45,6 @@ func (cs connSettings) options(addr string) upstream.Options {
 		MaxItemSize:   cs.maxItemSize,
 		FailureLimit:  cs.failureLimit,
 		ProbeInterval: cs.probeInterval,
+		RetryAfter:    cs.retryAfter,
 	}
 }

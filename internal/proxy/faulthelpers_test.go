@@ -25,7 +25,7 @@ func faultPool(addrs ...string) config.Pool {
 	pc.Listen = "127.0.0.1:0"
 	pc.Hash = "md5"
 	pc.Timeout = 300 * time.Millisecond
-	pc.ServerRetryTimeout = 100 * time.Millisecond
+	pc.HealthCheckInterval = 100 * time.Millisecond
 	pc.ServerFailureLimit = 2
 	for _, a := range addrs {
 		host, port, _ := net.SplitHostPort(a)

@@ -28,7 +28,8 @@ const removedPoolDrain = 10 * time.Second
 //
 //   - A server with the same address and name, while the pool's connection
 //     settings (server_connections, timeout, max_item_size,
-//     server_failure_limit, server_retry_timeout) are unchanged, keeps its
+//     server_failure_limit, health_check_interval, and server_retry_timeout
+//     with auto_eject_hosts) are unchanged, keeps its
 //     connections; a new server gets new ones. The new routing table (new
 //     members, weights, hash, distribution) is published at once.
 //   - A server taken out stops receiving requests at once; after a short

@@ -32,6 +32,9 @@ type conn struct {
 	queue     chan *Op
 	inflight  chan *Op
 	connected atomic.Bool
+	// redial, signalled when the node is marked up, cuts a reconnect
+	// backoff short: the node answers again, so the next dial is now.
+	redial chan struct{}
 
 	// idleMu guards idling and draining, which let the writer wake a
 	// reader waiting on an idle connection when the server is closed.
@@ -46,6 +49,15 @@ func newConn(s *Server, id int) *conn {
 		id:       id,
 		queue:    make(chan *Op, s.opts.QueueLen),
 		inflight: make(chan *Op, s.opts.QueueLen),
+		redial:   make(chan struct{}, 1),
+	}
+}
+
+// wakeDialer ends a reconnect backoff in progress, or the next one, at once.
+func (c *conn) wakeDialer() {
+	select {
+	case c.redial <- struct{}{}:
+	default:
 	}
 }
 
@@ -85,7 +97,7 @@ func (c *conn) run() {
 
 // failFor waits d before the next dial, failing every request queued
 // meanwhile with kind so that none waits on a node that cannot be reached.
-// It returns early when the server is closed.
+// It returns early when the server is closed or the node is marked up.
 func (c *conn) failFor(d time.Duration, kind Kind) {
 	c.failQueued(kind)
 	t := time.NewTimer(d)
@@ -95,6 +107,8 @@ func (c *conn) failFor(d time.Duration, kind Kind) {
 		case op := <-c.queue:
 			op.fail(c.s.errs[kind])
 		case <-t.C:
+			return
+		case <-c.redial:
 			return
 		case <-c.s.stop:
 			return

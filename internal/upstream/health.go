@@ -23,7 +23,12 @@ func (s *Server) recordFailure(k Kind) {
 		return
 	}
 	n := s.failures.Add(1)
-	if int(n) < s.opts.FailureLimit || !s.up.CompareAndSwap(true, false) {
+	if int(n) < s.opts.FailureLimit || !s.up.Load() {
+		return
+	}
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if !s.up.CompareAndSwap(true, false) {
 		return
 	}
 	s.log.Warn("server down", zap.String("cause", k.String()), zap.Int32("consecutive_failures", n))
@@ -36,33 +41,59 @@ func (s *Server) recordFailure(k Kind) {
 	}
 }
 
-// markUp restores a node after a successful probe.
-func (s *Server) markUp() {
+// markUp restores a node: after a successful probe, or for a retry with
+// live requests (retry). Its connections waiting to reconnect dial at once.
+func (s *Server) markUp(retry bool) {
 	s.failures.Store(0)
-	if s.up.CompareAndSwap(false, true) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if !s.up.CompareAndSwap(false, true) {
+		return
+	}
+	for _, c := range s.conns {
+		c.wakeDialer()
+	}
+	if retry {
+		s.log.Info("server retried", zap.Duration("down_for", s.opts.RetryAfter))
+	} else {
 		s.log.Info("server up")
-		if s.opts.OnState != nil {
-			s.opts.OnState(true)
-		}
+	}
+	if s.opts.OnState != nil {
+		s.opts.OnState(true)
 	}
 }
 
 // probe runs while the node is down: every ProbeInterval it asks the node for
-// its version, and marks it up as soon as it answers. It ends then, or when
-// the server is closed.
+// its version, and marks it up as soon as it answers. The first probe comes
+// one interval after the node went down, so a node that answers probes but
+// fails requests goes down and up at most once per interval. With
+// RetryAfter, the node is also marked up once it has been down that long.
+// probe ends then, or when the server is closed.
 func (s *Server) probe() {
 	defer s.wg.Done()
-	defer s.probing.Store(false)
 	t := time.NewTicker(s.opts.ProbeInterval)
 	defer t.Stop()
+	var retry <-chan time.Time
+	if s.opts.RetryAfter > 0 {
+		rt := time.NewTimer(s.opts.RetryAfter)
+		defer rt.Stop()
+		retry = rt.C
+	}
 	for {
+		var retrying bool
 		select {
 		case <-s.stop:
+			s.probing.Store(false)
 			return
 		case <-t.C:
+		case <-retry:
+			retrying = true
 		}
-		if s.answersVersion() {
-			s.markUp()
+		if retrying || s.answersVersion() {
+			// Cleared first: a failure right after markUp must be able to
+			// start the next prober.
+			s.probing.Store(false)
+			s.markUp(retrying)
 			return
 		}
 	}

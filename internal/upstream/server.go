@@ -22,8 +22,10 @@ const (
 	// node across a data centre, short enough that a stalled node does not
 	// stall its clients.
 	DefaultTimeout = 400 * time.Millisecond
-	// DefaultProbeInterval is how often a down node is probed.
-	DefaultProbeInterval = time.Second
+	// DefaultProbeInterval is how often a down node is probed: often
+	// enough that a node that answers again serves again within a fraction
+	// of a second.
+	DefaultProbeInterval = 200 * time.Millisecond
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -47,10 +49,16 @@ type Options struct {
 	// down; 0 or less never marks it down.
 	FailureLimit int
 	// ProbeInterval is how often a down node is probed with "version"; it is
-	// marked up as soon as a probe succeeds. 0 means DefaultProbeInterval.
+	// marked up as soon as a probe succeeds, and never sooner than one
+	// interval after it went down. 0 means DefaultProbeInterval.
 	ProbeInterval time.Duration
-	// OnState, if set, is called on every up/down transition, from the
-	// goroutine that detected it; it must not block.
+	// RetryAfter, when more than 0, marks a down node up again after this
+	// long even if no probe succeeded, so that live requests try it (the
+	// meaning of twemproxy's server_retry_timeout with auto_eject_hosts);
+	// if they fail it goes down again. 0 waits for a probe.
+	RetryAfter time.Duration
+	// OnState, if set, is called on every up/down transition, in order,
+	// from the goroutine that made it; it must not block.
 	OnState func(up bool)
 	// Logger receives connection and health events; nil means none.
 	Logger *zap.Logger
@@ -87,6 +95,9 @@ type Server struct {
 	up       atomic.Bool
 	failures atomic.Int32 // consecutive failures
 	probing  atomic.Bool  // a prober goroutine is running
+	// stateMu serialises the up/down transitions, so that OnState sees them
+	// in the order they happened.
+	stateMu sync.Mutex
 
 	// mu guards closed; Do holds it shared while enqueueing so that Close,
 	// holding it exclusively, knows no enqueue races with the final drain.
