@@ -71,11 +71,13 @@ func benchReadReply(b *testing.B, size int) {
 	reply := fmt.Sprintf("VALUE user:12345:profile 0 %d\r\n%s\r\nEND\r\n", size, strings.Repeat("v", size))
 	rr := NewReplyReader(&loopReader{b: []byte(reply)}, 0)
 	out := make([]byte, 0, len(reply))
+	keys := [][]byte{[]byte("user:12345:profile")}
+	var res Result
 	b.SetBytes(int64(len(reply)))
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if out, _, err = rr.ReadReply(out[:0], CmdGet); err != nil {
+		if out, err = rr.ReadReply(out[:0], CmdGet, keys, &res); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,6 +85,11 @@ func checkRequests(t *testing.T, rd io.Reader, bufLen int) []string {
 	return out
 }
 
+// FuzzReplyReader reads a stream of replies to one command, the keys of a
+// retrieval being the words of keys. Every reply read is the input's next
+// bytes, ends in "\r\n" and has a status; a retrieval's values are exactly
+// its VALUE blocks, in order, each answering an asked key after the one
+// before, and the reply ends in END or an error line after them.
 func FuzzReplyReader(f *testing.F) {
 	seeds := []string{
 		"END\r\n", "VALUE a 0 1\r\nb\r\nEND\r\n", "VALUE a 1 1 5\r\nb\r\nVALUE c 2 0 7\r\n\r\nEND\r\n",
@@ -91,54 +97,113 @@ func FuzzReplyReader(f *testing.F) {
 		"STORED\r\n", "NOT_STORED\r\nEXISTS\r\n", "NOT_FOUND\r\n", "DELETED\r\n", "12\r\n", "TOUCHED\r\n",
 		"OK\r\n", "VERSION 1.6.18\r\n", "STAT pid 1\r\nEND\r\n", "CLIENT_ERROR bad data chunk\r\n",
 		"VALUE a 0 -1\r\n", "VALUE a 0 99999999999\r\n", "VALUE a 0 3\r\nab", "STORED\n", "",
+		"VALUE c 0 1\r\nb\r\nVALUE a 0 1\r\nb\r\nEND\r\n", "VALUE a 0 1\r\nb\r\nVALUE a 0 1\r\nb\r\nEND\r\n",
 	}
 	for _, s := range seeds {
 		for _, cmd := range []Command{CmdGet, CmdSet, CmdIncr, CmdStats} {
-			f.Add([]byte(s), uint8(cmd))
+			for _, keys := range []string{"a c", "a a", ""} {
+				f.Add([]byte(s), uint8(cmd), keys)
+			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, in []byte, c uint8) {
+	f.Fuzz(func(t *testing.T, in []byte, c uint8, keyList string) {
 		cmd := Command(c%uint8(NumCommands-1)) + 1
 		if cmd == CmdQuit {
 			return
 		}
+		var keys [][]byte
+		for _, k := range strings.Fields(keyList) {
+			keys = append(keys, []byte(k))
+		}
 		rr := NewReplyReader(bytes.NewReader(in), 1000)
 		var all []byte
+		var res Result
 		for range 10_000 {
 			before := len(all)
-			var values int
 			var err error
-			all, values, err = rr.ReadReply(all, cmd)
+			all, err = rr.ReadReply(all, cmd, keys, &res)
+			if errors.Is(err, errForeignValue) && answersInOrder(in[before:], keys) {
+				t.Fatalf("reply %q to keys %q refused as foreign", in[before:], keyList)
+			}
 			if err != nil {
 				break
 			}
 			reply := all[before:]
-			if !bytes.HasSuffix(reply, crlf) {
-				t.Fatalf("reply %q does not end in \\r\\n", reply)
+			if !bytes.HasSuffix(reply, crlf) || res.Status == 0 {
+				t.Fatalf("reply %q: status %d", reply, res.Status)
 			}
-			if cmd.Retrieval() {
-				n := 0
-				rest := reply
-				for {
-					_, _, r, ok := NextValue(rest)
-					if !ok {
-						break
-					}
-					n++
-					rest = r
+			if !cmd.Retrieval() {
+				if len(res.Values) > 0 {
+					t.Fatalf("reply %q to %s: values %v", reply, cmd, res.Values)
 				}
-				if n != values || !(bytes.Equal(rest, ReplyEnd) || isErrorLine(rest)) {
-					t.Fatalf("reply %q: %d values counted, %d split off, rest %q", reply, values, n, rest)
+				continue
+			}
+			pos, prev := before, -1
+			for _, v := range res.Values {
+				key, block, _, ok := nextValue(all[pos:])
+				if !ok || v.Start != pos || v.End != pos+len(block) || v.Key <= prev || v.Key >= len(keys) ||
+					!bytes.Equal(keys[v.Key], key) {
+					t.Fatalf("reply %q to keys %q: value %+v after key %d", reply, keyList, v, prev)
 				}
+				pos, prev = v.End, v.Key
+			}
+			if _, _, _, ok := nextValue(all[pos:]); ok {
+				t.Fatalf("reply %q: a value left out after %v", reply, res.Values)
+			}
+			rest := all[pos:]
+			if (res.Status == StatusEnd) != bytes.Equal(rest, ReplyEnd) || (res.Status != StatusEnd && errorStatus(rest) != res.Status) {
+				t.Fatalf("reply %q: status %d, ending in %q", reply, res.Status, rest)
 			}
 		}
 		if !bytes.HasPrefix(in, all) {
 			t.Fatalf("replies %q are not the input's beginning %q", all, in)
 		}
-		if key, block, rest, ok := NextValue(in); ok {
-			if !bytes.Equal(append(block[:len(block):len(block)], rest...), in) || !bytes.Contains(block, key) {
-				t.Fatalf("NextValue split %q into %q + %q", in, block, rest)
-			}
-		}
 	})
+}
+
+// nextValue splits the first "VALUE <key> <flags> <bytes> [<cas>]\r\n
+// <data>\r\n" block off b, returning its key, the whole block and the
+// rest; ok is false when b does not start with a whole VALUE block. It is
+// the tests' own reading of a retrieval reply, to check ReadReply's.
+func nextValue(b []byte) (key, block, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, nil, nil, false
+	}
+	key, n, ok := parseValueLine(b[:i+1])
+	if !ok {
+		return nil, nil, nil, false
+	}
+	end := i + 1 + n + 2
+	if end > len(b) || !bytes.Equal(b[end-2:end], crlf) {
+		return nil, nil, nil, false
+	}
+	return key, b[:end], b[end:], true
+}
+
+// answersInOrder reports whether every VALUE line at the start of b, each
+// followed by its data block, is for one of keys, each after the one the
+// line before answered.
+func answersInOrder(b []byte, keys [][]byte) bool {
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return true
+		}
+		key, n, ok := parseValueLine(b[:i+1])
+		if !ok {
+			return true
+		}
+		for len(keys) > 0 && !bytes.Equal(keys[0], key) {
+			keys = keys[1:]
+		}
+		if len(keys) == 0 {
+			return false
+		}
+		keys = keys[1:]
+		if i+1+n+2 > len(b) {
+			return true
+		}
+		b = b[i+1+n+2:]
+	}
 }

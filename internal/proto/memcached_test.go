@@ -297,6 +297,7 @@ func throughParser(t *testing.T, addr, in string) (string, bool) {
 		req Request
 		out []byte
 		wr  []byte
+		res Result
 	)
 	for {
 		err := rd.Read(&req)
@@ -314,7 +315,7 @@ func throughParser(t *testing.T, addr, in string) (string, bool) {
 				if _, err := conn.Write(del.AppendUpstream(wr[:0])); err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := up.ReadReply(nil, CmdDelete); err != nil {
+				if _, err := up.ReadReply(nil, CmdDelete, nil, &res); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -329,7 +330,7 @@ func throughParser(t *testing.T, addr, in string) (string, bool) {
 			t.Fatal(err)
 		}
 		before := len(out)
-		out, _, err = up.ReadReply(out, req.Cmd)
+		out, err = up.ReadReply(out, req.Cmd, req.Keys, &res)
 		if err != nil {
 			t.Fatalf("read reply to %q: %v", clip(string(wr)), err)
 		}

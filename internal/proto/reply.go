@@ -35,94 +35,149 @@ func NewReplyReader(rd io.Reader, maxItemSize int) *ReplyReader {
 }
 
 // ReadReply reads one complete reply to a request of command cmd (not
-// quit, which has none) and
-// appends its bytes, unchanged, to dst. values is the number of VALUE
-// blocks (hits) of a retrieval. Error replies ("ERROR", "CLIENT_ERROR ...",
+// quit, which has none), appends its bytes, unchanged, to dst, and records
+// in res what it found: the status, and for a retrieval each VALUE block
+// with the index in keys of the key it answers. keys are the keys a
+// retrieval asked for, in the order sent; a key asked twice may be
+// answered twice. Error replies ("ERROR", "CLIENT_ERROR ...",
 // "SERVER_ERROR ...") are replies, not errors. A non-nil err is an I/O
-// failure or, wrapping ErrMalformedReply, a reply that does not answer cmd;
-// either way the connection must be closed.
-func (r *ReplyReader) ReadReply(dst []byte, cmd Command) (out []byte, values int, err error) {
+// failure or, wrapping ErrMalformedReply, a reply that does not answer
+// cmd, including a value for a key not asked for (or out of the asked
+// order), which means the connection has lost track of which reply is
+// whose; either way the connection must be closed.
+func (r *ReplyReader) ReadReply(dst []byte, cmd Command, keys [][]byte, res *Result) (out []byte, err error) {
+	res.Status, res.Values = 0, res.Values[:0]
 	line, err := r.readLine()
 	if err != nil {
-		return dst, 0, err
+		return dst, err
 	}
 	switch {
 	case cmd.Retrieval():
-		return r.readValues(dst, line)
+		return r.readValues(dst, line, cmd, keys, res)
 	case cmd == CmdStats:
-		return r.readStats(dst, line)
-	case isErrorLine(line) || answers(cmd, line):
-		return append(dst, line...), 0, nil
+		return r.readStats(dst, line, res)
 	}
-	return dst, 0, malformed(cmd, line)
+	if res.Status = lineStatus(cmd, line); res.Status != 0 {
+		return append(dst, line...), nil
+	}
+	return dst, malformed(cmd, line)
 }
 
-// answers reports whether the single line is a reply, other than an error,
-// to cmd.
-func answers(cmd Command, line []byte) bool {
+// lineStatus returns the status of line as the one-line reply to cmd: an
+// error line, or a reply cmd can have; zero for any other line.
+func lineStatus(cmd Command, line []byte) Status {
+	if st := errorStatus(line); st != 0 {
+		return st
+	}
 	switch cmd {
 	case CmdSet, CmdAdd, CmdReplace, CmdAppend, CmdPrepend, CmdCas:
-		return bytes.Equal(line, ReplyStored) || bytes.Equal(line, ReplyNotStored) ||
-			bytes.Equal(line, ReplyExists) || bytes.Equal(line, ReplyNotFound)
+		switch {
+		case bytes.Equal(line, ReplyStored):
+			return StatusStored
+		case bytes.Equal(line, ReplyNotStored):
+			return StatusNotStored
+		case bytes.Equal(line, ReplyExists):
+			return StatusExists
+		case bytes.Equal(line, ReplyNotFound):
+			return StatusNotFound
+		}
 	case CmdDelete:
-		return bytes.Equal(line, ReplyDeleted) || bytes.Equal(line, ReplyNotFound)
+		switch {
+		case bytes.Equal(line, ReplyDeleted):
+			return StatusDeleted
+		case bytes.Equal(line, ReplyNotFound):
+			return StatusNotFound
+		}
 	case CmdIncr, CmdDecr:
 		if bytes.Equal(line, ReplyNotFound) {
-			return true
+			return StatusNotFound
 		}
-		_, ok := parseDigits(line[:len(line)-2])
-		return ok
+		if _, ok := parseDigits(line[:len(line)-2]); ok {
+			return StatusNumber
+		}
 	case CmdTouch:
-		return bytes.Equal(line, ReplyTouched) || bytes.Equal(line, ReplyNotFound)
+		switch {
+		case bytes.Equal(line, ReplyTouched):
+			return StatusTouched
+		case bytes.Equal(line, ReplyNotFound):
+			return StatusNotFound
+		}
 	case CmdFlushAll, CmdVerbosity:
-		return bytes.Equal(line, ReplyOK)
+		if bytes.Equal(line, ReplyOK) {
+			return StatusOK
+		}
 	case CmdVersion:
-		return bytes.HasPrefix(line, []byte("VERSION "))
+		if bytes.HasPrefix(line, []byte("VERSION ")) {
+			return StatusVersion
+		}
 	}
-	return false
+	return 0
 }
 
+// errForeignValue is a retrieval reply holding a value for a key that its
+// request did not ask for, or not in the order asked.
+var errForeignValue = fmt.Errorf("%w: value for a key not asked for", ErrMalformedReply)
+
 // readValues reads a retrieval reply whose first line is line: VALUE
-// blocks up to END, or an error line.
-func (r *ReplyReader) readValues(dst, line []byte) ([]byte, int, error) {
-	values := 0
+// blocks up to END, or an error line. Each block must answer one of keys,
+// after the key the block before it answered: memcached answers in the
+// order asked.
+func (r *ReplyReader) readValues(dst, line []byte, cmd Command, keys [][]byte, res *Result) ([]byte, error) {
+	next := 0 // keys[next:] are the keys a block may still answer
 	for {
-		if bytes.Equal(line, ReplyEnd) || isErrorLine(line) {
-			return append(dst, line...), values, nil
+		if bytes.Equal(line, ReplyEnd) {
+			res.Status = StatusEnd
+			return append(dst, line...), nil
 		}
-		_, n, ok := parseValueLine(line)
+		if res.Status = errorStatus(line); res.Status != 0 {
+			return append(dst, line...), nil
+		}
+		key, n, ok := parseValueLine(line)
 		if !ok || n > r.maxItemSize {
-			return dst, values, malformed(CmdGet, line)
+			return dst, malformed(cmd, line)
 		}
+		i := next
+		for i < len(keys) && !bytes.Equal(keys[i], key) {
+			i++
+		}
+		if i == len(keys) {
+			return dst, errForeignValue
+		}
+		next = i + 1
+		start := len(dst)
 		dst = append(dst, line...)
 		var err error
 		if dst, err = r.readBlock(dst, n+2); err != nil {
-			return dst, values, err
+			return dst, err
 		}
 		if !bytes.HasSuffix(dst, crlf) {
-			return dst, values, fmt.Errorf("%w: value block not ending in \\r\\n", ErrMalformedReply)
+			return dst, fmt.Errorf("%w: value block not ending in \\r\\n", ErrMalformedReply)
 		}
-		values++
+		res.Values = append(res.Values, Value{Key: i, Start: start, End: len(dst)})
 		if line, err = r.readLine(); err != nil {
-			return dst, values, err
+			return dst, err
 		}
 	}
 }
 
 // readStats reads a stats reply whose first line is line: STAT lines up to
 // END, or an error line.
-func (r *ReplyReader) readStats(dst, line []byte) ([]byte, int, error) {
+func (r *ReplyReader) readStats(dst, line []byte, res *Result) ([]byte, error) {
 	for {
-		if bytes.Equal(line, ReplyEnd) || isErrorLine(line) {
-			return append(dst, line...), 0, nil
+		if bytes.Equal(line, ReplyEnd) {
+			res.Status = StatusEnd
+			return append(dst, line...), nil
+		}
+		if res.Status = errorStatus(line); res.Status != 0 {
+			return append(dst, line...), nil
 		}
 		if !bytes.HasPrefix(line, []byte("STAT ")) {
-			return dst, 0, malformed(CmdStats, line)
+			return dst, malformed(CmdStats, line)
 		}
 		dst = append(dst, line...)
 		var err error
 		if line, err = r.readLine(); err != nil {
-			return dst, 0, err
+			return dst, err
 		}
 	}
 }
@@ -214,37 +269,23 @@ func (r *ReplyReader) fill(within bool) error {
 	return r.err
 }
 
-// isErrorLine reports whether line is one of memcached's error replies.
-func isErrorLine(line []byte) bool {
-	return bytes.Equal(line, ReplyError) ||
-		bytes.HasPrefix(line, []byte("ERROR ")) ||
-		bytes.HasPrefix(line, []byte("CLIENT_ERROR ")) ||
-		bytes.HasPrefix(line, []byte("SERVER_ERROR "))
+// errorStatus returns the status of line if it is one of memcached's
+// error replies, else zero.
+func errorStatus(line []byte) Status {
+	switch {
+	case bytes.Equal(line, ReplyError) || bytes.HasPrefix(line, []byte("ERROR ")):
+		return StatusError
+	case bytes.HasPrefix(line, []byte("CLIENT_ERROR ")):
+		return StatusClientError
+	case bytes.HasPrefix(line, []byte("SERVER_ERROR ")):
+		return StatusServerError
+	}
+	return 0
 }
 
 // malformed describes an unexpected reply line to cmd, quoting its start.
 func malformed(cmd Command, line []byte) error {
 	return fmt.Errorf("%w to %s: %q", ErrMalformedReply, cmd, line[:min(len(line), 40)])
-}
-
-// NextValue splits the first "VALUE <key> <flags> <bytes> [<cas>]\r\n
-// <data>\r\n" block off b (a retrieval reply as ReadReply returned it),
-// returning its key, the whole block, and the rest; ok is false when b does
-// not start with a whole VALUE block (e.g. at "END\r\n").
-func NextValue(b []byte) (key, block, rest []byte, ok bool) {
-	i := bytes.IndexByte(b, '\n')
-	if i < 0 {
-		return nil, nil, nil, false
-	}
-	key, n, ok := parseValueLine(b[:i+1])
-	if !ok {
-		return nil, nil, nil, false
-	}
-	end := i + 1 + n + 2
-	if end > len(b) || !bytes.Equal(b[end-2:end], crlf) {
-		return nil, nil, nil, false
-	}
-	return key, b[:end], b[end:], true
 }
 
 // parseValueLine parses "VALUE <key> <flags> <bytes> [<cas>]\r\n" as

@@ -34,7 +34,6 @@ type pending struct {
 	local   []byte
 	op      *upstream.Op
 	node    *node
-	nkeys   int
 	multi   *multiGet
 }
 
@@ -237,7 +236,7 @@ func (c *clientConn) write(pr *pending) {
 		}
 	case replySingle:
 		c.await(pr.op)
-		pr.node.observe(pr.op, pr.nkeys)
+		pr.node.observe(pr.op)
 		if !pr.noreply {
 			if pr.op.Err != nil {
 				c.reply(pr.op.Err.Reply)

@@ -32,19 +32,21 @@ func (c *clientConn) dispatch(req *proto.Request) bool {
 		c.owe(pending{kind: replyClose})
 		return false
 	default:
-		c.forward(req, c.p.routes.Load().pick(req.Keys[0]), 0)
+		c.forward(req, c.p.routes.Load().pick(req.Keys[0]))
 	}
 	return true
 }
 
-// forward sends req unchanged (but for noreply) to node n. nkeys is the
-// number of keys of a retrieval, for the hit and miss counts.
-func (c *clientConn) forward(req *proto.Request, n *node, nkeys int) {
+// forward sends req unchanged (but for noreply) to node n.
+func (c *clientConn) forward(req *proto.Request, n *node) {
 	op := getOp()
 	op.Cmd = req.Cmd
 	op.Req = req.AppendUpstream(op.Req)
+	if req.Cmd.Retrieval() {
+		op.SetKeys(req.Keys)
+	}
 	n.srv.Do(op, c.affinity)
-	c.owe(pending{kind: replySingle, op: op, node: n, nkeys: nkeys, noreply: req.NoReply})
+	c.owe(pending{kind: replySingle, op: op, node: n, noreply: req.NoReply})
 }
 
 // invalidate deletes key on its node, dropping the reply, as memcached
@@ -64,14 +66,14 @@ func (c *clientConn) invalidate(key []byte) {
 func (c *clientConn) retrieve(req *proto.Request) {
 	r := c.p.routes.Load()
 	if len(req.Keys) == 1 {
-		c.forward(req, r.pick(req.Keys[0]), 1)
+		c.forward(req, r.pick(req.Keys[0]))
 		return
 	}
 	m := getMulti()
 	if m.split(r, req) == 1 {
 		n := m.nodes[0]
 		putMulti(m)
-		c.forward(req, n, len(req.Keys))
+		c.forward(req, n)
 		return
 	}
 	m.send(req, c.affinity)
@@ -99,12 +101,12 @@ func (c *clientConn) writeBroadcast(m *multiGet, noreply bool) {
 	var failure []byte
 	for i, op := range m.ops {
 		c.await(op)
-		m.nodes[i].observe(op, 0)
+		m.nodes[i].observe(op)
 		switch {
 		case failure != nil:
 		case op.Err != nil:
 			failure = op.Err.Reply
-		case string(op.Reply) != "OK\r\n":
+		case op.Status != proto.StatusOK:
 			failure = op.Reply
 		}
 	}

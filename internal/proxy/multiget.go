@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"sync"
 
 	"hashproxy/internal/proto"
@@ -14,11 +13,12 @@ type multiGet struct {
 	keyBuf []byte   // the client's keys, copied, back to back
 	keys   [][]byte // each key, in the client's order, sliced from keyBuf
 	owner  []int    // owner[i] is the index in ops of the op asking for keys[i]
+	slot   []int    // slot[i] is the index of keys[i] in its op's keys
 	opOf   []int    // ring index → index in ops, or -1
 	nodes  []*node  // nodes[j] serves ops[j]
 	opKeys [][][]byte
 	ops    []*upstream.Op
-	pos    []int // merge cursor into each op's reply
+	next   []int // merge cursor: the index of each op's next value
 }
 
 var multiPool = sync.Pool{New: func() any { return new(multiGet) }}
@@ -48,6 +48,7 @@ func (m *multiGet) split(r *routes, req *proto.Request) int {
 	}
 	m.keys = m.keys[:0]
 	m.owner = m.owner[:0]
+	m.slot = m.slot[:0]
 	off := 0
 	for _, k := range req.Keys {
 		m.keys = append(m.keys, m.keyBuf[off:off+len(k):off+len(k)])
@@ -75,6 +76,7 @@ func (m *multiGet) split(r *routes, req *proto.Request) int {
 			}
 		}
 		m.owner = append(m.owner, j)
+		m.slot = append(m.slot, len(m.opKeys[j]))
 		m.opKeys[j] = append(m.opKeys[j], k)
 	}
 	return len(m.nodes)
@@ -87,6 +89,7 @@ func (m *multiGet) send(req *proto.Request, affinity uint32) {
 		op := getOp()
 		op.Cmd = req.Cmd
 		op.Req = req.AppendRetrieval(op.Req, m.opKeys[j])
+		op.SetKeys(m.opKeys[j])
 		m.ops = append(m.ops, op)
 		n.srv.Do(op, affinity)
 	}
@@ -100,14 +103,14 @@ func (c *clientConn) writeMulti(m *multiGet) {
 	var failure []byte
 	for j, op := range m.ops {
 		c.await(op)
-		m.nodes[j].observe(op, len(m.opKeys[j]))
+		m.nodes[j].observe(op)
 		switch {
 		case op.Err != nil:
 			failed++
 			if failure == nil {
 				failure = op.Err.Reply
 			}
-		case !bytes.HasSuffix(op.Reply, proto.ReplyEnd):
+		case op.Status != proto.StatusEnd:
 			failed++ // an error line from the node
 			if failure == nil {
 				failure = op.Reply
@@ -118,22 +121,19 @@ func (c *clientConn) writeMulti(m *multiGet) {
 		c.reply(failure)
 		return
 	}
-	m.pos = m.pos[:0]
+	m.next = m.next[:0]
 	for range m.ops {
-		m.pos = append(m.pos, 0)
+		m.next = append(m.next, 0)
 	}
-	for i, k := range m.keys {
+	for i := range m.keys {
 		j := m.owner[i]
 		op := m.ops[j]
-		if op.Err != nil {
-			continue
-		}
-		key, block, rest, ok := proto.NextValue(op.Reply[m.pos[j]:])
-		if !ok || !bytes.Equal(key, k) {
+		if m.next[j] == len(op.Values) || op.Values[m.next[j]].Key != m.slot[i] {
 			continue // a miss: the node returned nothing for this key
 		}
-		c.reply(block)
-		m.pos[j] = len(op.Reply) - len(rest)
+		v := op.Values[m.next[j]]
+		c.reply(op.Reply[v.Start:v.End])
+		m.next[j]++
 	}
 	c.reply(proto.ReplyEnd)
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"sync/atomic"
 	"time"
 
@@ -49,12 +48,12 @@ func serverName(s config.Server) string {
 // hashproxy_upstream_connections at scrape time.
 func (n *node) connections() int { return n.srv.Stat().Connections }
 
-// observe records a completed request in the node's metrics. nkeys is the
-// number of keys a retrieval asked this node for.
-func (n *node) observe(op *upstream.Op, nkeys int) {
+// observe records a completed request in the node's metrics: a retrieval
+// counts once per key asked, and its hits and misses from its parsed reply.
+func (n *node) observe(op *upstream.Op) {
 	retrieval := op.Cmd.Retrieval()
 	if retrieval {
-		n.m.Requests[commandIndex[op.Cmd]].Add(uint64(nkeys))
+		n.m.Requests[commandIndex[op.Cmd]].Add(uint64(len(op.Keys)))
 	} else {
 		n.m.Requests[commandIndex[op.Cmd]].Add(1)
 	}
@@ -65,10 +64,10 @@ func (n *node) observe(op *upstream.Op, nkeys int) {
 	n.m.Duration(commandIndex[op.Cmd]).Observe(time.Since(op.Start).Seconds())
 	switch {
 	case retrieval:
-		if !bytes.HasSuffix(op.Reply, proto.ReplyEnd) {
+		if op.Status != proto.StatusEnd {
 			return // an error line: the node looked nothing up
 		}
-		hits, misses := uint64(op.Values), uint64(nkeys-op.Values)
+		hits, misses := uint64(len(op.Values)), uint64(len(op.Keys)-len(op.Values))
 		n.m.Hits.Add(hits)
 		n.m.Misses.Add(misses)
 		if op.Cmd == proto.CmdGat || op.Cmd == proto.CmdGats {
@@ -76,10 +75,10 @@ func (n *node) observe(op *upstream.Op, nkeys int) {
 			n.touch.gatMisses.Add(misses)
 		}
 	case op.Cmd == proto.CmdTouch:
-		switch {
-		case bytes.Equal(op.Reply, proto.ReplyTouched):
+		switch op.Status {
+		case proto.StatusTouched:
 			n.touch.hits.Add(1)
-		case bytes.Equal(op.Reply, proto.ReplyNotFound):
+		case proto.StatusNotFound:
 			n.touch.misses.Add(1)
 		}
 	}

@@ -31,11 +31,13 @@ func benchServer(b *testing.B) *Server {
 func BenchmarkRoundTrip(b *testing.B) {
 	s := benchServer(b)
 	op := NewOp()
+	keys := [][]byte{[]byte("k")}
 	b.ReportAllocs()
 	for b.Loop() {
 		op.Reset()
 		op.Cmd = proto.CmdGet
 		op.Req = append(op.Req, "get k\r\n"...)
+		op.SetKeys(keys)
 		s.Do(op, 0)
 		op.Wait()
 		if op.Err != nil {
@@ -54,10 +56,12 @@ func BenchmarkConcurrent(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		op := NewOp()
 		a := affinity.Add(1)
+		keys := [][]byte{[]byte("k")}
 		for pb.Next() {
 			op.Reset()
 			op.Cmd = proto.CmdGet
 			op.Req = append(op.Req, "get k\r\n"...)
+			op.SetKeys(keys)
 			s.Do(op, a)
 			op.Wait()
 			if op.Err != nil {

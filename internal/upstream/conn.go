@@ -283,10 +283,7 @@ func (c *conn) read(nc *sockio.Conn, dead chan struct{}, kill func(error)) (fail
 			deadline = op.Deadline
 			_ = nc.SetReadDeadline(deadline)
 		}
-		op.Reply, op.Values, err = rr.ReadReply(op.Reply[:0], op.Cmd)
-		if err == nil && op.Values > 0 && !valuesAnswer(op.Cmd, op.Req, op.Reply) {
-			err = errForeignValue
-		}
+		op.Reply, err = rr.ReadReply(op.Reply[:0], op.Cmd, op.Keys, &op.Result)
 		if err != nil {
 			kind := classify(err)
 			c.s.recordFailure(kind)

@@ -5,58 +5,74 @@ import (
 	"time"
 
 	"hashproxy/internal/proto"
+	"hashproxy/internal/testenv"
 )
 
-func TestValuesAnswer(t *testing.T) {
-	const (
-		va  = "VALUE a 0 1\r\n1\r\n"
-		vb  = "VALUE b 0 1\r\n2\r\n"
-		end = "END\r\n"
-	)
-	cases := []struct {
-		name       string
-		cmd        proto.Command
-		req, reply string
-		want       bool
-	}{
-		{"miss", proto.CmdGet, "get a\r\n", end, true},
-		{"hit", proto.CmdGet, "get a\r\n", va + end, true},
-		{"other key", proto.CmdGet, "get a\r\n", vb + end, false},
-		{"key prefix of asked key", proto.CmdGet, "get ab\r\n", va + end, false},
-		{"asked key prefix of value key", proto.CmdGet, "get a\r\n", "VALUE ab 0 1\r\n1\r\n" + end, false},
-		{"two in order", proto.CmdGet, "get a b\r\n", va + vb + end, true},
-		{"two out of order", proto.CmdGet, "get a b\r\n", vb + va + end, false},
-		{"one of two", proto.CmdGets, "get a b\r\n", vb + end, true},
-		{"answered twice, asked once", proto.CmdGet, "get a\r\n", va + va + end, false},
-		{"asked twice, answered twice", proto.CmdGet, "get a a\r\n", va + va + end, true},
-		{"gat skips the exptime", proto.CmdGat, "gat 100 a\r\n", va + end, true},
-		{"gat value named like the exptime", proto.CmdGats, "gats 1 a\r\n", "VALUE 1 0 1\r\n1\r\n" + end, false},
-		{"error line", proto.CmdGet, "get a\r\n", "SERVER_ERROR out of memory\r\n", true},
+// TestOpCarriesItsParsedReply: a completed op holds its reply's status
+// and, for a retrieval, each value's block and the index of the key it
+// answers, read from a real memcached; the keys are the op's own copies,
+// and a reused op starts empty.
+func TestOpCarriesItsParsedReply(t *testing.T) {
+	mc := testenv.StartMemcached(t)
+	s := New(Options{Addr: mc.Addr, Timeout: 2 * time.Second})
+	defer s.Close()
+	for _, set := range []string{"set a 0 0 1\r\nA\r\n", "set c 5 0 2\r\nCC\r\n"} {
+		if op := do(s, proto.CmdSet, set); op.Err != nil || op.Status != proto.StatusStored {
+			t.Fatalf("%q: %v, status %d", set, op.Err, op.Status)
+		}
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := valuesAnswer(tc.cmd, []byte(tc.req), []byte(tc.reply)); got != tc.want {
-				t.Errorf("valuesAnswer(%q, %q) = %v, want %v", tc.req, tc.reply, got, tc.want)
-			}
-		})
+
+	op := NewOp()
+	op.Cmd = proto.CmdGet
+	op.Req = append(op.Req, "get a b c a\r\n"...)
+	keys := [][]byte{[]byte("a"), []byte("b"), []byte("c"), []byte("a")}
+	op.SetKeys(keys)
+	keys[0][0], keys[2][0] = 'x', 'x' // the op holds copies
+	s.Do(op, 0)
+	op.Wait()
+	if op.Err != nil || op.Status != proto.StatusEnd {
+		t.Fatalf("get: %v, status %d, reply %q", op.Err, op.Status, op.Reply)
+	}
+	want := []struct {
+		key   int
+		block string
+	}{
+		{0, "VALUE a 0 1\r\nA\r\n"},
+		{2, "VALUE c 5 2\r\nCC\r\n"},
+		{3, "VALUE a 0 1\r\nA\r\n"},
+	}
+	if len(op.Values) != len(want) {
+		t.Fatalf("values %+v in %q, want keys 0, 2, 3", op.Values, op.Reply)
+	}
+	for i, v := range op.Values {
+		if v.Key != want[i].key || string(op.Reply[v.Start:v.End]) != want[i].block {
+			t.Errorf("value %d: key %d, block %q; want %d, %q", i, v.Key, op.Reply[v.Start:v.End], want[i].key, want[i].block)
+		}
+	}
+	if string(op.Reply[op.Values[2].End:]) != "END\r\n" {
+		t.Errorf("reply %q", op.Reply)
+	}
+
+	op.Reset()
+	op.Cmd = proto.CmdTouch
+	op.Req = append(op.Req, "touch b 10\r\n"...)
+	s.Do(op, 0)
+	op.Wait()
+	if op.Err != nil || op.Status != proto.StatusNotFound || len(op.Values) != 0 || len(op.Keys) != 0 {
+		t.Fatalf("reused for touch: %v, status %d, values %v, keys %q", op.Err, op.Status, op.Values, op.Keys)
 	}
 }
 
-func FuzzValuesAnswer(f *testing.F) {
-	f.Add("get a\r\n", "VALUE a 0 1\r\n1\r\nEND\r\n")
-	f.Add("get a b\r\n", "VALUE b 0 1\r\n2\r\nVALUE a 0 1\r\n1\r\nEND\r\n")
-	f.Add("gat 0 a\r\n", "VALUE 0 0 0\r\n\r\nEND\r\n")
-	f.Add("get\r\n", "VALUE  0 0\r\n\r\nEND\r\n")
-	f.Add("", "VALUE a 0 1\r\n")
-	f.Fuzz(func(t *testing.T, req, reply string) {
-		for _, cmd := range []proto.Command{proto.CmdGet, proto.CmdGat} {
-			ok := valuesAnswer(cmd, []byte(req), []byte(reply))
-			_, _, _, hasValue := proto.NextValue([]byte(reply))
-			if !hasValue && !ok {
-				t.Fatalf("a reply without values rejected: %q", reply)
-			}
-		}
-	})
+// TestErrorLineIsAStatus: a node's error line is the reply, with its
+// status, not a failure of the request.
+func TestErrorLineIsAStatus(t *testing.T) {
+	addr, _ := answering(t, "SERVER_ERROR out of memory writing get response\r\n")
+	s := New(Options{Addr: addr, Timeout: time.Second})
+	defer s.Close()
+	op := do(s, proto.CmdGet, "get a\r\n")
+	if op.Err != nil || op.Status != proto.StatusServerError || !op.Status.IsError() || len(op.Values) != 0 {
+		t.Fatalf("got err %v, status %d, values %v", op.Err, op.Status, op.Values)
+	}
 }
 
 // TestValueForAnotherKeyClosesTheConnection: a node that answers a get with
@@ -68,8 +84,8 @@ func TestValueForAnotherKeyClosesTheConnection(t *testing.T) {
 	s := New(Options{Addr: addr, Timeout: time.Second})
 	defer s.Close()
 	op := do(s, proto.CmdGet, "get mine\r\n")
-	if op.Err == nil || op.Err.Kind != KindProtocol {
-		t.Fatalf("got err %v reply %q, want a protocol error", op.Err, op.Reply)
+	if op.Err == nil || op.Err.Kind != KindProtocol || len(op.Reply) != 0 || op.Status != 0 || len(op.Values) != 0 {
+		t.Fatalf("got err %v reply %q status %d values %v, want a protocol error", op.Err, op.Reply, op.Status, op.Values)
 	}
 	timeout := time.After(2 * time.Second)
 	for i := 0; i < 2; i++ {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +22,26 @@ func do(s *Server, cmd proto.Command, req string) *Op {
 	op := NewOp()
 	op.Cmd = cmd
 	op.Req = append(op.Req, req...)
+	op.SetKeys(retrievalKeys(cmd, req))
 	s.Do(op, 0)
 	op.Wait()
 	return op
+}
+
+// retrievalKeys returns the keys of req if it is a retrieval by cmd.
+func retrievalKeys(cmd proto.Command, req string) [][]byte {
+	if !cmd.Retrieval() {
+		return nil
+	}
+	words := strings.Fields(req)[1:]
+	if cmd == proto.CmdGat || cmd == proto.CmdGats {
+		words = words[1:]
+	}
+	var keys [][]byte
+	for _, w := range words {
+		keys = append(keys, []byte(w))
+	}
+	return keys
 }
 
 func TestPipelinedRequestsToRealMemcached(t *testing.T) {
@@ -42,6 +60,7 @@ func TestPipelinedRequestsToRealMemcached(t *testing.T) {
 		} else {
 			op.Cmd = proto.CmdGet
 			op.Req = []byte("get key" + strconv.Itoa(i-1) + "\r\n")
+			op.SetKeys(retrievalKeys(op.Cmd, string(op.Req)))
 		}
 		ops[i] = op
 		s.Do(op, uint32(i))
