@@ -15,13 +15,6 @@ var (
 	ReplyTouched   = []byte("TOUCHED\r\n")
 )
 
-// AppendServerError appends "SERVER_ERROR <reason>\r\n".
-func AppendServerError(dst []byte, reason string) []byte {
-	dst = append(dst, "SERVER_ERROR "...)
-	dst = append(dst, reason...)
-	return append(dst, "\r\n"...)
-}
-
 // AppendStat appends the statistics line "STAT <name> <value>\r\n".
 func AppendStat(dst []byte, name, value string) []byte {
 	dst = appendStatName(dst, name)

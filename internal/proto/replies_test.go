@@ -6,7 +6,6 @@ func TestReplyWriters(t *testing.T) {
 	tests := []struct {
 		got, want string
 	}{
-		{string(AppendServerError([]byte("x"), "node down")), "xSERVER_ERROR node down\r\n"},
 		{string(AppendStat(nil, "version", "1.2.3")), "STAT version 1.2.3\r\n"},
 		{string(AppendStatInt(nil, "pid", -1)), "STAT pid -1\r\n"},
 		{string(AppendStatUint(nil, "cmd_get", 1<<64-1)), "STAT cmd_get 18446744073709551615\r\n"},
@@ -22,8 +21,7 @@ func TestReplyWriters(t *testing.T) {
 func TestReplyWritersDoNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	allocs := testing.AllocsPerRun(100, func() {
-		buf = AppendServerError(buf[:0], "timeout")
-		buf = AppendStatUint(buf, "get_hits", 12345)
+		buf = AppendStatUint(buf[:0], "get_hits", 12345)
 		buf = AppendVersion(buf, "0.1.0")
 	})
 	if allocs != 0 {

@@ -127,9 +127,6 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Addr returns the node's address.
-func (s *Server) Addr() string { return s.opts.Addr }
-
 // Do submits op, whose Cmd and Req are set, on the connection that affinity
 // selects (or, while that one is broken, the next connected one). Requests
 // with the same affinity go over the same connection, in submission order,
@@ -192,7 +189,6 @@ func (s *Server) Up() bool { return s.up.Load() }
 type Stat struct {
 	Up          bool
 	Connections int // connections currently established
-	Queued      int // requests waiting to be written
 }
 
 // Stat returns a snapshot of the server's state.
@@ -202,7 +198,6 @@ func (s *Server) Stat() Stat {
 		if c.connected.Load() {
 			st.Connections++
 		}
-		st.Queued += len(c.queue)
 	}
 	return st
 }
