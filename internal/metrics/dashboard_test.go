@@ -59,7 +59,7 @@ var (
 // dashboardLabels are the labels a dashboard query may use: hashproxy's
 // own, the histogram's le, and the target labels Prometheus adds.
 var dashboardLabels = map[string]bool{
-	"pool": true, "server": true, "command": true, "kind": true, "result": true,
+	"pool": true, "server": true, "command": true, "kind": true, "result": true, "reason": true,
 	"le": true, "version": true, "commit": true, "goversion": true,
 	"instance": true, "job": true,
 }

@@ -27,6 +27,7 @@ const (
 	labelCommand = "command"
 	labelKind    = "kind"
 	labelResult  = "result"
+	labelReason  = "reason"
 )
 
 // DurationBuckets are the upper bounds, in seconds, of the classic buckets
@@ -131,7 +132,7 @@ func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 	buildInfo.Set(1)
 
 	reg.MustRegister(
-		newCountersCollector(m), m.duration, m.up, m.ringShare, m.clientConns,
+		newCountersCollector(m), newHomesCollector(m), m.duration, m.up, m.ringShare, m.clientConns,
 		reloads, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -17,6 +17,8 @@ type Pool struct {
 	Accepted, Rejected atomic.Uint64
 	// BytesIn and BytesOut count bytes read from and written to clients.
 	BytesIn, BytesOut atomic.Uint64
+
+	warmup warmup // see SetWarmupEnd
 }
 
 // Pool returns the client-side handles of the named pool, creating its

@@ -38,6 +38,8 @@ type Server struct {
 	Up prometheus.Gauge
 	// RingShare is the node's share of the hash space, from 0 to 1.
 	RingShare prometheus.Gauge
+	// Homes counts what keys with several homes did on the node.
+	Homes HomesCounters
 
 	m          *Metrics
 	pool, name string
