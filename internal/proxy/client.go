@@ -23,6 +23,8 @@ const (
 	replySingle                     // op's reply, passed through
 	replyMulti                      // a split retrieval, merged in key order
 	replyBroadcast                  // flush_all sent to every node
+	replyCopies                     // a write sent to several homes of its key
+	replyWalk                       // a read walking its key's homes
 	replyStats                      // the proxy's own stats
 	replyClose                      // flush what is written, then close
 )
@@ -35,6 +37,7 @@ type pending struct {
 	op      *upstream.Op
 	node    *node
 	multi   *multiGet
+	walk    *walk
 }
 
 // clientConn is one client connection, served by one goroutine (serve):
@@ -51,6 +54,7 @@ type clientConn struct {
 	bw          *bufio.Writer // taken from writerPool while replies are written
 	out         countingWriter
 	req         proto.Request
+	homes       homes         // scratch for the homes of the request being dispatched
 	affinity    uint32        // picks this client's connection to each node
 	idle        time.Duration // idle_timeout when the connection was accepted
 	maxInflight int
@@ -251,6 +255,12 @@ func (c *clientConn) write(pr *pending) {
 	case replyBroadcast:
 		c.writeBroadcast(pr.multi, pr.noreply)
 		putMulti(pr.multi)
+	case replyCopies:
+		c.writeCopies(pr.multi, pr.noreply)
+		putMulti(pr.multi)
+	case replyWalk:
+		c.writeWalk(pr.walk)
+		putWalk(pr.walk)
 	case replyStats:
 		c.reply(c.p.statsReply())
 	case replyClose:

@@ -32,7 +32,7 @@ func (c *clientConn) dispatch(req *proto.Request) bool {
 		c.owe(pending{kind: replyClose})
 		return false
 	default:
-		c.forward(req, c.p.routes.Load().pick(req.Keys[0]))
+		c.writeHomes(req, c.p.routes.Load())
 	}
 	return true
 }
@@ -49,15 +49,17 @@ func (c *clientConn) forward(req *proto.Request, n *node) {
 	c.owe(pending{kind: replySingle, op: op, node: n, noreply: req.NoReply})
 }
 
-// invalidate deletes key on its node, dropping the reply, as memcached
-// drops the old value of an item it refused as too large.
+// invalidate deletes key on every one of its homes, dropping the replies,
+// as memcached drops the old value of an item it refused as too large.
 func (c *clientConn) invalidate(key []byte) {
-	n := c.p.routes.Load().pick(key)
-	op := getOp()
-	op.Cmd = proto.CmdDelete
-	op.Req = append(append(append(op.Req, "delete "...), key...), "\r\n"...)
-	n.srv.Do(op, c.affinity)
-	c.owe(pending{kind: replySingle, op: op, node: n, noreply: true})
+	c.p.routes.Load().homesOf(&c.homes, key)
+	for _, n := range c.homes.nodes {
+		op := getOp()
+		op.Cmd = proto.CmdDelete
+		op.Req = append(append(append(op.Req, "delete "...), key...), "\r\n"...)
+		n.srv.Do(op, c.affinity)
+		c.owe(pending{kind: replySingle, op: op, node: n, noreply: true})
+	}
 }
 
 // retrieve handles get, gets, gat and gats: keys on one node go there as
@@ -66,7 +68,16 @@ func (c *clientConn) invalidate(key []byte) {
 func (c *clientConn) retrieve(req *proto.Request) {
 	r := c.p.routes.Load()
 	if len(req.Keys) == 1 {
-		c.forward(req, r.pick(req.Keys[0]))
+		if r.single() {
+			c.forward(req, r.pick(req.Keys[0]))
+			return
+		}
+		r.homesOf(&c.homes, req.Keys[0])
+		if len(c.homes.nodes) == 1 {
+			c.forward(req, c.homes.nodes[0])
+			return
+		}
+		c.startWalk(req, &c.homes)
 		return
 	}
 	m := getMulti()
@@ -80,17 +91,29 @@ func (c *clientConn) retrieve(req *proto.Request) {
 	c.owe(pending{kind: replyMulti, multi: m})
 }
 
-// broadcast sends flush_all to every node of the ring.
+// broadcast sends flush_all to every node of the ring and, during a
+// warm-up window, to the nodes of the previous ring too, so that no
+// backfill brings back a flushed value.
 func (c *clientConn) broadcast(req *proto.Request) {
 	r := c.p.routes.Load()
 	m := getMulti()
-	for _, n := range r.nodes {
+	send := func(n *node) {
 		op := getOp()
 		op.Cmd = req.Cmd
 		op.Req = req.AppendUpstream(op.Req)
 		m.ops = append(m.ops, op)
 		m.nodes = append(m.nodes, n)
 		n.srv.Do(op, c.affinity)
+	}
+	for _, n := range r.nodes {
+		send(n)
+	}
+	if r.prev != nil {
+		for _, n := range r.prev.nodes {
+			if !containsNode(r.nodes, n) {
+				send(n)
+			}
+		}
 	}
 	c.owe(pending{kind: replyBroadcast, multi: m, noreply: req.NoReply})
 }

@@ -22,6 +22,9 @@ type node struct {
 	m    *metrics.Server
 	// touch holds what only the stats command reports.
 	touch touchCounts
+	// lastCopyLog is when a failed write to the node as a replica home was
+	// last logged, in Unix nanoseconds.
+	lastCopyLog atomic.Int64
 }
 
 // touchCounts are counts memcached keeps apart from its gets, for a stats

@@ -26,7 +26,8 @@ type pool struct {
 	// reload; routes is the routing table requests read, lock-free.
 	conf   atomic.Pointer[poolConf]
 	routes atomic.Pointer[routes]
-	ejectM sync.Mutex // serialises conf and route changes: reloads and node state changes
+	ejectM sync.Mutex  // serialises conf and route changes: reloads and node state changes
+	warm   *warmWindow // the open warm-up window, or nil; guarded by ejectM
 
 	ln       net.Listener // guarded by the Proxy's mu
 	mu       sync.Mutex   // guards clients and draining
@@ -85,7 +86,7 @@ func newPool(cfg config.Pool, full *ring.Ring, log *zap.Logger, met *metrics.Met
 	}
 	pc := newPoolConf(cfg, nodes)
 	p.conf.Store(pc)
-	p.publish(pc, &routes{ring: full, nodes: nodes})
+	p.publish(pc, newRoutes(cfg, full, nodes))
 	return p
 }
 
@@ -106,6 +107,9 @@ func (p *pool) newNode(cfg config.Pool, sc config.Server) *node {
 // publish makes r the pool's routing table and updates the ring shares of
 // pc's nodes. The caller holds ejectM, or owns the pool alone.
 func (p *pool) publish(pc *poolConf, r *routes) {
+	if p.warm != nil {
+		r.prev = p.warm.prev
+	}
 	p.routes.Store(r)
 	shares := r.ring.Shares()
 	for _, n := range pc.nodes {

@@ -168,9 +168,10 @@ func (px *Proxy) plan(cfg *config.Config) ([]poolPlan, error) {
 type nodeKey struct{ addr, name string }
 
 // reconfigure gives the pool a new configuration and publishes its routes,
-// keeping the nodes that stay (see Reload). It returns the nodes taken out,
-// which the caller retires.
-func (p *pool) reconfigure(cfg config.Pool, full *ring.Ring, sum *reloadSummary) []*node {
+// keeping the nodes that stay (see Reload), and opens a warm-up window when
+// the placement changed. It returns the nodes taken out, or the window
+// that holds them, which the caller retires.
+func (p *pool) reconfigure(cfg config.Pool, full *ring.Ring, sum *reloadSummary) retired {
 	p.ejectM.Lock()
 	defer p.ejectM.Unlock()
 	old := p.conf.Load()
@@ -211,19 +212,64 @@ func (p *pool) reconfigure(cfg config.Pool, full *ring.Ring, sum *reloadSummary)
 		// Only leaving out the nodes that are down can fail here: the ring
 		// over every node is built already.
 		p.log.Error("building the ring without the servers that are down", zap.Error(err))
-		r = &routes{ring: full, nodes: nodes}
+		r = newRoutes(cfg, full, nodes)
 	}
+	w := p.openWindow(old.cfg, cfg, p.routes.Load(), r, removed)
 	p.publish(pc, r)
-	return removed
+	return retired{nodes: removed, window: w}
+}
+
+// retired are the nodes a reload took out of a pool and, when it opened a
+// warm-up window, that window: the nodes are then kept until it ends.
+type retired struct {
+	nodes  []*node
+	window *warmWindow
 }
 
 // retire takes nodes that a reload removed from pool p out of the metrics,
 // then, in the background and after a grace period, drains and closes
-// them. The caller holds px.mu.
-func (px *Proxy) retire(p *pool, removed []*node) {
-	if len(removed) == 0 {
-		return
+// them. When the reload opened a warm-up window, all this waits for the
+// window to end: until then the nodes are read as warm-up homes. The
+// caller holds px.mu.
+func (px *Proxy) retire(p *pool, rt retired) {
+	if rt.window == nil {
+		if len(rt.nodes) == 0 {
+			return
+		}
+		px.removeSeries(p, rt.nodes)
 	}
+	px.background.Add(1)
+	go func() {
+		defer px.background.Done()
+		if w := rt.window; w != nil {
+			t := time.NewTimer(time.Until(w.ends))
+			select {
+			case <-t.C:
+			case <-w.done:
+			case <-px.drained:
+			}
+			t.Stop()
+			p.closeWindow(w)
+			px.mu.Lock()
+			px.removeSeries(p, rt.nodes)
+			px.mu.Unlock()
+		}
+		t := time.NewTimer(removedNodeGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-px.drained: // every client is gone: nothing can use them
+		}
+		for _, n := range rt.nodes {
+			n.srv.Close()
+		}
+	}()
+}
+
+// removeSeries takes nodes a reload removed from pool p out of the
+// metrics, but for those whose name a current node has. The caller holds
+// px.mu.
+func (px *Proxy) removeSeries(p *pool, removed []*node) {
 	names := make(map[string]bool)
 	for _, n := range p.conf.Load().nodes {
 		names[n.name] = true
@@ -233,24 +279,14 @@ func (px *Proxy) retire(p *pool, removed []*node) {
 			px.opts.Metrics.RemoveServer(p.name, n.name)
 		}
 	}
-	px.background.Add(1)
-	go func() {
-		defer px.background.Done()
-		t := time.NewTimer(removedNodeGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-px.drained: // every client is gone: nothing can use them
-		}
-		for _, n := range removed {
-			n.srv.Close()
-		}
-	}()
 }
 
 // removePool stops a pool a reload took out: it closes its listener and
 // series at once and drains it in the background. The caller holds px.mu.
 func (px *Proxy) removePool(p *pool) {
+	p.ejectM.Lock()
+	p.endWindowEarly("pool removed")
+	p.ejectM.Unlock()
 	p.stopAccepting(p.ln)
 	px.opts.Metrics.RemovePool(p.name)
 	px.background.Add(1)

@@ -201,8 +201,11 @@ func reloadServers(tp *testProxy) map[string]*node {
 	return out
 }
 
+// TestReloadUnderLoad replaces a node under load, without a warm-up
+// window (see warmup_test.go for the window): the removed node closes
+// after its grace period.
 func TestReloadUnderLoad(t *testing.T) {
-	tp := startProxy(t, 3, func(pc *config.Pool) { pc.Hash = "md5"; pc.ServerConnections = 2 })
+	tp := startProxy(t, 3, func(pc *config.Pool) { pc.Hash = "md5"; pc.ServerConnections = 2; pc.Warmup = 0 })
 	added := testenv.StartMemcached(t)
 	before := reloadServers(tp)
 	removed := before[tp.nodes[2].Addr]

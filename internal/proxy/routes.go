@@ -7,11 +7,17 @@ import (
 	"hashproxy/internal/ring"
 )
 
-// routes is an immutable routing table: a ring and the node behind each of
-// its indexes. A pool publishes a new one whenever its membership changes.
+// routes is an immutable routing table: a ring, the node behind each of
+// its indexes, how many copies of a key it keeps and, during a warm-up
+// window, the routes in force before the reload that opened it. A pool
+// publishes a new one whenever its membership changes.
 type routes struct {
-	ring  *ring.Ring
-	nodes []*node // nodes[i] owns what ring.Pick returns i for
+	ring   *ring.Ring
+	nodes  []*node // nodes[i] owns what ring.Pick returns i for
+	copies int     // replica homes per key: replication_factor, at most len(nodes)
+	// prev is the routing table of the previous ring while a warm-up
+	// window is open, else nil. Its own prev is always nil.
+	prev *routes
 }
 
 // PoolRing builds the ring of a configured pool over every one of its
@@ -33,7 +39,14 @@ func buildRoutes(cfg config.Pool, nodes []*node) (*routes, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &routes{ring: r, nodes: nodes}, nil
+	return newRoutes(cfg, r, nodes), nil
+}
+
+// newRoutes makes a routing table over nodes placed by r, keeping the
+// pool's replication_factor copies of each key (fewer when there are fewer
+// nodes).
+func newRoutes(cfg config.Pool, r *ring.Ring, nodes []*node) *routes {
+	return &routes{ring: r, nodes: nodes, copies: max(1, min(cfg.ReplicationFactor, len(nodes)))}
 }
 
 // newRing builds a ring over servers with the placement options of cfg.
@@ -55,7 +68,11 @@ func newRing(cfg config.Pool, servers []config.Server) (*ring.Ring, error) {
 	return r, nil
 }
 
-// pick returns the node that owns key.
+// single reports whether every key has one home: one copy, no warm-up
+// window.
+func (r *routes) single() bool { return r.copies == 1 && r.prev == nil }
+
+// pick returns the node that owns key, its first home.
 func (r *routes) pick(key []byte) *node {
 	return r.nodes[r.ring.Pick(key)]
 }

@@ -1,0 +1,107 @@
+package proxy
+
+import (
+	"bytes"
+	"time"
+
+	"go.uber.org/zap"
+
+	"hashproxy/internal/proto"
+	"hashproxy/internal/upstream"
+)
+
+// writeHomes sends a write (storage, cas, delete, touch, incr, decr) to its
+// key's homes: every replica home, and for delete and touch the warm-up
+// homes too, so that a backfill cannot bring back what was deleted. The
+// client gets the first home's reply. cas goes to the first home only;
+// when it answers STORED, the same value is set on the other replica
+// homes.
+func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
+	if r.single() {
+		c.forward(req, r.pick(req.Keys[0]))
+		return
+	}
+	r.homesOf(&c.homes, req.Keys[0])
+	targets := c.homes.nodes[:c.homes.replicas]
+	if req.Cmd == proto.CmdDelete || req.Cmd == proto.CmdTouch {
+		targets = c.homes.nodes
+	}
+	if len(targets) == 1 {
+		c.forward(req, targets[0])
+		return
+	}
+	m := getMulti()
+	for j, n := range targets {
+		op := getOp()
+		m.ops = append(m.ops, op)
+		m.nodes = append(m.nodes, n)
+		if req.Cmd == proto.CmdCas && j > 0 {
+			// Sent by writeCopies once the first home has stored it.
+			op.Cmd = proto.CmdSet
+			req.Cmd = proto.CmdSet
+			op.Req = req.AppendUpstream(op.Req)
+			req.Cmd = proto.CmdCas
+			continue
+		}
+		op.Cmd = req.Cmd
+		op.Req = req.AppendUpstream(op.Req)
+		n.srv.Do(op, c.affinity)
+	}
+	c.owe(pending{kind: replyCopies, multi: m, noreply: req.NoReply})
+}
+
+// writeCopies writes the first home's reply to a write sent to several
+// homes, then waits for the others, counting and logging their failures.
+func (c *clientConn) writeCopies(m *multiGet, noreply bool) {
+	first := m.ops[0]
+	c.await(first)
+	m.nodes[0].observe(first)
+	sent := len(m.ops)
+	if first.Cmd == proto.CmdCas {
+		if first.Err != nil || first.Status != proto.StatusStored {
+			sent = 1
+		} else {
+			for j := 1; j < sent; j++ {
+				m.nodes[j].srv.Do(m.ops[j], c.affinity)
+			}
+		}
+	}
+	if !noreply {
+		if first.Err != nil {
+			c.reply(first.Err.Reply)
+		} else {
+			c.reply(first.Reply)
+		}
+	}
+	for j := 1; j < sent; j++ {
+		op := m.ops[j]
+		c.await(op)
+		n := m.nodes[j]
+		n.observe(op)
+		if op.Err != nil || op.Status.IsError() {
+			n.m.Homes.ReplicaWriteFailures.Add(1)
+			n.logCopyFailure(c.p.log, op)
+		}
+	}
+}
+
+// copyLogInterval is the least time between two logs of failed copies on
+// one node: a node that is down fails every write.
+const copyLogInterval = 10 * time.Second
+
+// logCopyFailure logs a failed write to a replica home, at most once per
+// copyLogInterval per node.
+func (n *node) logCopyFailure(log *zap.Logger, op *upstream.Op) {
+	now := time.Now().UnixNano()
+	last := n.lastCopyLog.Load()
+	if now-last < int64(copyLogInterval) || !n.lastCopyLog.CompareAndSwap(last, now) {
+		return
+	}
+	reply := op.Reply
+	if op.Err != nil {
+		reply = op.Err.Reply
+	}
+	log.Warn("write to a replica home failed; the client got the first home's reply",
+		zap.String("server", n.name), zap.Stringer("command", op.Cmd),
+		zap.ByteString("reply", bytes.TrimSpace(reply)), zap.Duration("next_log_in", copyLogInterval))
+}

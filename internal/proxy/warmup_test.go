@@ -1,0 +1,108 @@
+package proxy
+
+import (
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"hashproxy/internal/config"
+	"hashproxy/internal/testenv"
+)
+
+// warmKeys is how many keys the warm-up tests write.
+const warmKeys = 2000
+
+// writeKeys sets warm:0 ... warm:<n-1> through addr, each to its own name.
+func writeKeys(t *testing.T, addr string, n int) {
+	t.Helper()
+	c := memcache.New(addr)
+	c.Timeout = 2 * time.Second
+	for i := range n {
+		k := "warm:" + strconv.Itoa(i)
+		if err := c.Set(&memcache.Item{Key: k, Value: []byte(k), Expiration: 600}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// countMisses gets every key through addr and counts the misses; a wrong
+// value or an error fails the test.
+func countMisses(t *testing.T, addr string, n int) int {
+	t.Helper()
+	c := memcache.New(addr)
+	c.Timeout = 2 * time.Second
+	misses := 0
+	for i := range n {
+		k := "warm:" + strconv.Itoa(i)
+		it, err := c.Get(k)
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+			misses++
+		case err != nil:
+			t.Fatalf("get %s: %v", k, err)
+		case string(it.Value) != k:
+			t.Fatalf("get %s: value %q", k, it.Value)
+		}
+	}
+	return misses
+}
+
+// growPool starts a proxy over 3 nodes with warmup, writes warmKeys keys,
+// and reloads it to a fourth, empty node.
+func growPool(t *testing.T, warmup time.Duration) *testProxy {
+	t.Helper()
+	tp := startProxy(t, 3, func(p *config.Pool) {
+		p.Hash = "md5"
+		p.Warmup = warmup
+	})
+	writeKeys(t, tp.addr, warmKeys)
+	mc := testenv.StartMemcached(t)
+	tp.nodes = append(tp.nodes, mc)
+	grown := tp.cfg
+	grown.Servers = append(append([]config.Server(nil), tp.cfg.Servers...), reloadServer(mc, 1))
+	if err := tp.px.Reload(reloadConfig(grown)); err != nil {
+		t.Fatal(err)
+	}
+	tp.cfg = grown
+	return tp
+}
+
+// TestWarmupGrow adds a fourth node to three holding every key: during the
+// warm-up window no read misses, the moved keys answered by their old homes;
+// without a window about a quarter miss.
+func TestWarmupGrow(t *testing.T) {
+	tp := growPool(t, time.Minute)
+	if got := countMisses(t, tp.addr, warmKeys); got != 0 {
+		t.Errorf("%d of %d keys missed during the warm-up window, want 0", got, warmKeys)
+	}
+	fallbacks := gathered(t, tp.reg, "hashproxy_fallback_hits_total", map[string]string{"reason": "warmup"})
+	if share := fallbacks / warmKeys; share < 0.15 || share > 0.35 {
+		t.Errorf("%.0f reads (%.2f) answered by an old home, want about a quarter", fallbacks, share)
+	}
+	if left := gathered(t, tp.reg, "hashproxy_warmup_remaining_seconds", nil); left < 50 || left > 60 {
+		t.Errorf("warm-up remaining %v seconds, want just under 60", left)
+	}
+
+	cold := growPool(t, 0)
+	if got := countMisses(t, cold.addr, warmKeys); got < warmKeys/6 || got > warmKeys/3 {
+		t.Errorf("without warm-up %d of %d keys missed, want about a quarter", got, warmKeys)
+	}
+}
+
+// TestWarmupWindowEnds opens a short window: once it has ended the old
+// homes are no longer read (the moved keys miss) and the gauge reads 0.
+func TestWarmupWindowEnds(t *testing.T) {
+	tp := growPool(t, 300*time.Millisecond)
+	waitFor(t, 5*time.Second, "window closed", func() bool {
+		return tp.px.pools[0].routes.Load().prev == nil
+	})
+	if got := countMisses(t, tp.addr, warmKeys); got < warmKeys/6 || got > warmKeys/3 {
+		t.Errorf("after the window %d of %d keys missed, want the moved quarter", got, warmKeys)
+	}
+	if left := gathered(t, tp.reg, "hashproxy_warmup_remaining_seconds", nil); left != 0 {
+		t.Errorf("warm-up remaining %v seconds after the window, want 0", left)
+	}
+}
