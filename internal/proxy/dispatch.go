@@ -62,22 +62,18 @@ func (c *clientConn) invalidate(key []byte) {
 	}
 }
 
-// retrieve handles get, gets, gat and gats: keys on one node go there as
-// they are; keys on several nodes are split into one request per node and
+// retrieve handles get, gets, gat and gats. When keys have several homes
+// it walks them (see walk). Otherwise keys on one node go there as they
+// are; keys on several nodes are split into one request per node and
 // merged back in the client's key order.
 func (c *clientConn) retrieve(req *proto.Request) {
 	r := c.p.routes.Load()
+	if !r.single() {
+		c.startWalk(req, r)
+		return
+	}
 	if len(req.Keys) == 1 {
-		if r.single() {
-			c.forward(req, r.pick(req.Keys[0]))
-			return
-		}
-		r.homesOf(&c.homes, req.Keys[0])
-		if len(c.homes.nodes) == 1 {
-			c.forward(req, c.homes.nodes[0])
-			return
-		}
-		c.startWalk(req, &c.homes)
+		c.forward(req, r.pick(req.Keys[0]))
 		return
 	}
 	m := getMulti()

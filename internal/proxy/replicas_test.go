@@ -172,3 +172,57 @@ func totalGets(t *testing.T, tp *testProxy) int64 {
 	}
 	return sum
 }
+
+// TestReplicaMultiGet reads 60 keys in one get, some lost on their first
+// home, and every key with a copy on one stopped node: every key is found,
+// and the reply lists them in the client's order.
+func TestReplicaMultiGet(t *testing.T) {
+	tp := startProxy(t, 4, func(p *config.Pool) {
+		replicated(p)
+		p.Timeout = 300 * time.Millisecond
+	})
+	c := memcache.New(tp.addr)
+	c.Timeout = 2 * time.Second
+	const n = 60
+	var keys []string
+	for i := range n {
+		k := "multi:" + strconv.Itoa(i)
+		keys = append(keys, k)
+		if err := c.Set(&memcache.Item{Key: k, Value: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A third of the keys lose their first copy; none of them has its
+	// other copy on node 1, which is then stopped.
+	for i := 0; i < n; i += 3 {
+		homes := homesOfKey(tp, keys[i], 2)
+		if homes[0] == 1 || homes[1] == 1 {
+			continue
+		}
+		h := homes[0]
+		waitFor(t, 2*time.Second, "second copy of "+keys[i], func() bool {
+			it, err := direct(tp, homesOfKey(tp, keys[i], 2)[1]).Get(keys[i])
+			return err == nil && string(it.Value) == keys[i]
+		})
+		if err := direct(tp, h).Delete(keys[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range keys {
+		hasValue(t, tp, homesOfKey(tp, k, 2)[1], k, k, 0)
+	}
+	tp.nodes[1].Stop()
+
+	req := "get"
+	want := ""
+	for i := n - 1; i >= 0; i-- { // in an order no node would answer in
+		req += " " + keys[i]
+		want += "VALUE " + keys[i] + " 0 " + strconv.Itoa(len(keys[i])) + "\r\n" + keys[i] + "\r\n"
+	}
+	if got := string(exchange(t, tp.addr, []byte(req+"\r\n"))); got != want+"END\r\n" {
+		t.Fatalf("multi-get with lost copies and a node down:\n got %q\nwant %q", got, want+"END\r\n")
+	}
+	if got := gathered(t, tp.reg, "hashproxy_fallback_hits_total", map[string]string{"reason": "replica"}); got == 0 {
+		t.Error("no fallback hits counted")
+	}
+}
