@@ -96,5 +96,46 @@ func writePool(w io.Writer, p config.Pool, r *ring.Ring) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%.2f%%\n", s.Addr, name, s.Weight, 100*shares[i])
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	warning, err := skewWarning(p, r)
+	if err != nil || warning == "" {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "  warning: %s\n", warning)
+	return err
+}
+
+// skewWarning says, when pool p's hash spreads sequentially named keys
+// over its ring r worse than ring.SkewThreshold, how badly, and what a
+// move to md5 would cost; otherwise it returns "".
+func skewWarning(p config.Pool, r *ring.Ring) (string, error) {
+	if p.Distribution == ring.MD5Ring { // hashes keys with md5 whatever hash says
+		return "", nil
+	}
+	skew, prefix := r.SequentialSkew()
+	if skew <= ring.SkewThreshold {
+		return "", nil
+	}
+	n := r.SequentialSampleSize()
+	msg := fmt.Sprintf("hash %s spreads keys named in sequence unevenly: of %s0 … %s%d, a server gets %.0f%% more or fewer than its share of the ring (warning above %.0f%%)",
+		p.Hash, prefix, prefix, n-1, 100*skew, 100*ring.SkewThreshold)
+	if p.Hash == config.DefaultHash {
+		return msg, nil
+	}
+	alt := p
+	alt.Hash = config.DefaultHash
+	md5, err := proxy.PoolRing(alt)
+	if err != nil {
+		return "", fmt.Errorf("check: pool %s with hash %s: %w", p.Name, alt.Hash, err)
+	}
+	moved := 0.0
+	for _, pre := range ring.SequentialPrefixes {
+		moved += ring.Moved(r, md5, ring.SequentialKeys(pre, n))
+	}
+	moved /= float64(len(ring.SequentialPrefixes))
+	md5Skew, _ := md5.SequentialSkew()
+	return msg + fmt.Sprintf("; with hash: %s, %.0f%%, and moving to it sends %.0f%% of the keys to another server, where they start cold",
+		config.DefaultHash, 100*md5Skew, 100*moved), nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -125,6 +126,41 @@ func TestCheckUsage(t *testing.T) {
 		var ee *exitError
 		if !errors.As(err, &ee) || ee.code != tt.code || !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%v: got %v, want exit %d with %q", tt.args, err, tt.code, tt.msg)
+		}
+	}
+}
+
+// TestCheckWarnsOfSkewedHash: a pool whose hash spreads sequential keys
+// worse than the threshold gets a warning with its figure, md5's, and the
+// share of keys a move to md5 would send elsewhere; an md5 pool gets none.
+// The file stays valid either way.
+func TestCheckWarnsOfSkewedHash(t *testing.T) {
+	for hash, warn := range map[string]bool{"fnv1a_64": true, "md5": false} {
+		path := filepath.Join(t.TempDir(), "nutcracker.yml")
+		body := "main:\n  listen: 127.0.0.1:22122\n  hash: " + hash + "\n  servers:\n" +
+			"   - 127.0.0.1:11311:1\n   - 127.0.0.1:11312:1\n   - 127.0.0.1:11313:1\n"
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runCmd(t, "check", "--config", path)
+		if err != nil {
+			t.Fatalf("%s: %v", hash, err)
+		}
+		_, line, found := strings.Cut(out, "  warning: ")
+		if found != warn {
+			t.Fatalf("%s: warning %v, want %v:\n%s", hash, found, warn, out)
+		}
+		if !warn {
+			continue
+		}
+		for _, want := range []string{"hash fnv1a_64 spreads keys named in sequence unevenly", "(warning above 15%)", "with hash: md5,", "of the keys to another server"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("warning %q lacks %q", line, want)
+			}
+		}
+		var moved int
+		if _, err := fmt.Sscanf(line[strings.Index(line, "moving to it sends ")+len("moving to it sends "):], "%d%%", &moved); err != nil || moved < 60 || moved > 73 {
+			t.Errorf("moved %d%% (%v), want about two thirds for 3 servers: %q", moved, err, line)
 		}
 	}
 }

@@ -45,7 +45,8 @@ func TestServeTwoProcessesSideBySide(t *testing.T) {
 
 // TestServeQuickStartFlags runs the proxy without a file, from --listen and
 // repeated --server flags (one with a weight), and checks that keys are
-// placed as nutcracker places them with the same servers and weights.
+// placed as nutcracker places them with the same servers and weights and
+// the native default hash, md5.
 func TestServeQuickStartFlags(t *testing.T) {
 	nodes := []*testenv.Process{testenv.StartMemcached(t), testenv.StartMemcached(t)}
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
@@ -56,7 +57,7 @@ func TestServeQuickStartFlags(t *testing.T) {
 	checkOnNodes(t, "quick", keys, nodes, nil)
 
 	ncPort := testenv.FreePort(t)
-	testenv.StartNutcracker(t, "quick:\n  listen: 127.0.0.1:"+strconv.Itoa(ncPort)+"\n  timeout: 400\n  servers:\n   - "+
+	testenv.StartNutcracker(t, "quick:\n  listen: 127.0.0.1:"+strconv.Itoa(ncPort)+"\n  hash: md5\n  timeout: 400\n  servers:\n   - "+
 		nodes[0].Addr+":1\n   - "+nodes[1].Addr+":3\n", ncPort)
 	nc := memcache.New("127.0.0.1:" + strconv.Itoa(ncPort))
 	nc.Timeout = 2 * time.Second

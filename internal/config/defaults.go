@@ -18,6 +18,13 @@ const (
 	// OrderListed and OrderTwemproxy are the values of server_order.
 	OrderListed    = "listed"
 	OrderTwemproxy = "twemproxy"
+	// DefaultHash is the native format's key hash: md5, the hash of the
+	// original ketama recipe and of libmemcached's ketama, which spreads
+	// keys named in sequence ("user:1", "user:2") evenly.
+	DefaultHash = "md5"
+	// TwemproxyDefaultHash is twemproxy's default hash, which a
+	// nutcracker.yml pool keeps so that it places keys as before.
+	TwemproxyDefaultHash = "fnv1a_64"
 	// DefaultPoolName names the pool of a configuration built from flags.
 	DefaultPoolName = "default"
 
@@ -48,7 +55,7 @@ func DefaultPool() Pool {
 	return Pool{
 		Name:                DefaultPoolName,
 		Listen:              DefaultListen,
-		Hash:                "fnv1a_64",
+		Hash:                DefaultHash,
 		Distribution:        "ketama",
 		Replicas:            100,
 		ServerOrder:         OrderListed,

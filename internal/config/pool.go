@@ -12,6 +12,7 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 	p := DefaultPool()
 	p.Name = name.Value
 	if requireListen { // twemproxy's format: place as nutcracker does
+		p.Hash = TwemproxyDefaultHash
 		p.ServerOrder = OrderTwemproxy
 	}
 	d.mark(name, "pools", p.Name)
