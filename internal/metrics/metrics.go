@@ -72,6 +72,8 @@ type Metrics struct {
 	reloadSuccess prometheus.Counter
 	reloadFailure prometheus.Counter
 
+	discovery discoveryMetrics
+
 	mu      sync.Mutex // guards servers, pools and each Server's countConns
 	servers map[serverKey]*Server
 	pools   map[string]*Pool
@@ -106,8 +108,9 @@ func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 			Namespace: namespace, Name: "client_connections",
 			Help: "Open client connections.",
 		}, []string{labelPool}),
-		servers: make(map[serverKey]*Server),
-		pools:   make(map[string]*Pool),
+		discovery: newDiscoveryMetrics(),
+		servers:   make(map[serverKey]*Server),
+		pools:     make(map[string]*Pool),
 	}
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "config_reloads_total",
@@ -133,7 +136,7 @@ func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 
 	reg.MustRegister(
 		newCountersCollector(m), newHomesCollector(m), m.duration, m.up, m.ringShare, m.clientConns,
-		reloads, buildInfo,
+		reloads, m.discovery.errors, m.discovery.discovered, buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -34,9 +34,10 @@ func (m *Metrics) Pool(pool string) *Pool {
 	return p
 }
 
-// RemovePool deletes the client-side series of the named pool and the series
-// of every server in it, for a pool a reload took out of the configuration.
-// Handles obtained before stay usable but no longer reach /metrics.
+// RemovePool deletes the client-side series of the named pool, its
+// discovery series and the series of every server in it, for a pool a
+// reload took out of the configuration. Handles obtained before stay
+// usable but no longer reach /metrics.
 func (m *Metrics) RemovePool(pool string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -49,4 +50,5 @@ func (m *Metrics) RemovePool(pool string) {
 	match := prometheus.Labels{labelPool: pool}
 	m.clientConns.Delete(match)
 	m.deleteServerSeries(match)
+	m.RemoveDiscovery(pool)
 }
