@@ -67,7 +67,7 @@ func newSource(t *testing.T, d *testenv.DNS, interval time.Duration) (*Source, *
 	}
 	reg := prometheus.NewRegistry()
 	rec := &recorder{}
-	s := NewSource(Options{Metrics: metrics.New(reg, metrics.BuildInfo{}), Apply: rec.apply})
+	s := NewSource(Options{Metrics: metrics.New(reg, metrics.BuildInfo{}, metrics.Labels{}), Apply: rec.apply})
 	return s, file, rec, reg
 }
 
