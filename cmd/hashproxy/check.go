@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/discovery"
 	"hashproxy/internal/proxy"
 	"hashproxy/internal/ring"
 )
@@ -25,14 +27,16 @@ func newCheckCmd() *cobra.Command {
 		Short: "Validate a configuration file and print its pools",
 		Long: `Read a configuration file, native or twemproxy's nutcracker.yml, and
 print each pool's listen address, hash, distribution and servers, with each
-server's share of the keys. When the file has problems, print every one with
-its file and line, and exit 1.`,
+server's share of the keys. Servers written as lookups (dns+, dnssrv+,
+elasticache) are resolved once, and the nodes found are listed with the
+others. When the file has problems, print every one with its file and line,
+and exit 1; when a lookup fails or finds no node, say so and exit 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.configPath == "" {
 				return &exitError{code: 2, err: errors.New("check: --config FILE is required")}
 			}
-			return runCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), o.configPath)
+			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o.configPath)
 		},
 	}
 	cmd.Flags().StringVarP(&o.configPath, "config", "c", "", "configuration file (native YAML or twemproxy nutcracker.yml)")
@@ -41,8 +45,11 @@ its file and line, and exit 1.`,
 
 // runCheck loads the file at path and describes it on stdout, or lists its
 // problems on stderr and returns an exit error.
-func runCheck(stdout, stderr io.Writer, path string) error {
+func runCheck(ctx context.Context, stdout, stderr io.Writer, path string) error {
 	cfg, err := config.Load(path)
+	if err == nil {
+		cfg, err = resolveLookups(ctx, cfg)
+	}
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
@@ -60,6 +67,26 @@ func runCheck(stdout, stderr io.Writer, path string) error {
 		}
 	}
 	return writeConfig(stdout, cfg, rings)
+}
+
+// resolveLookups asks the lookups of each pool of cfg once and returns cfg
+// with the nodes found added to the pool's servers, validated again.
+func resolveLookups(ctx context.Context, cfg *config.Config) (*config.Config, error) {
+	for i := range cfg.Pools {
+		p := &cfg.Pools[i]
+		if len(p.Lookups) == 0 {
+			continue
+		}
+		found, err := discovery.NewResolver(p.DiscoveryResolver).Resolve(ctx, *p)
+		if err != nil {
+			return nil, fmt.Errorf("pool %q: %w", p.Name, err)
+		}
+		p.Servers = append(p.Servers, found...)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // writeConfig describes a valid configuration: the admin listener, then
@@ -87,6 +114,9 @@ func writePool(w io.Writer, p config.Pool, r *ring.Ring) error {
 		hash += ", hash tag " + p.HashTag
 	}
 	fmt.Fprintf(w, "\npool %q\n  listen        %s\n  hash          %s\n  distribution  %s\n", p.Name, p.Listen, hash, p.Distribution)
+	for _, l := range p.Lookups {
+		fmt.Fprintf(w, "  lookup        %s (every %v)\n", l, p.DiscoveryInterval)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SERVER\tNAME\tWEIGHT\tSHARE")
 	for i, s := range p.Servers {

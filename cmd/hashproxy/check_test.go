@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"hashproxy/internal/testenv"
 )
 
 // runCmd runs the root command in-process with args and returns what it
@@ -162,5 +164,51 @@ func TestCheckWarnsOfSkewedHash(t *testing.T) {
 		if _, err := fmt.Sscanf(line[strings.Index(line, "moving to it sends ")+len("moving to it sends "):], "%d%%", &moved); err != nil || moved < 60 || moved > 73 {
 			t.Errorf("moved %d%% (%v), want about two thirds for 3 servers: %q", moved, err, line)
 		}
+	}
+}
+
+// TestCheckResolvesLookups checks that check asks the lookups once and
+// lists the nodes found, and fails when one finds nothing.
+func TestCheckResolvesLookups(t *testing.T) {
+	d := testenv.StartDNS(t)
+	d.Set(t, "_memcache._tcp.mc.test", "SRV 0 0 11212 mc-1.mc.test.", "SRV 0 0 11211 mc-0.mc.test.")
+	d.Set(t, "mc-0.mc.test", "A 10.0.0.1")
+	d.Set(t, "mc-1.mc.test", "A 10.0.0.2")
+	d.Set(t, "nodes.test", "A 10.0.1.1")
+	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
+	body := "pools:\n  main:\n    discovery_resolver: " + d.Addr + "\n    servers:\n      - 10.0.2.1:11211:1 fixed\n" +
+		"      - dnssrv+_memcache._tcp.mc.test\n      - dns+nodes.test:11213:2\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runCmd(t, "check", "--config", path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	for _, want := range []string{
+		"lookup        dnssrv+_memcache._tcp.mc.test:1 (every 10s)",
+		"lookup        dns+nodes.test:11213:2 (every 10s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var rows []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 4 && strings.HasSuffix(f[3], "%") {
+			rows = append(rows, strings.Join(f[:3], " "))
+		}
+	}
+	// The written servers, then the nodes found, by name then address.
+	want := []string{"10.0.2.1:11211 fixed 1", "10.0.1.1:11213 - 2", "10.0.0.1:11211 mc-0.mc.test 1", "10.0.0.2:11212 mc-1.mc.test 1"}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("servers:\n%s\nwant\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+
+	d.Set(t, "nodes.test")
+	_, _, err = runCmd(t, "check", "--config", path)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), `pool "main": discovery: dns+nodes.test:11213:2: A/AAAA lookup of nodes.test`) {
+		t.Errorf("a lookup that finds nothing: got %v", err)
 	}
 }

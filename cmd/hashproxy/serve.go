@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/discovery"
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/proxy"
 )
@@ -43,7 +44,10 @@ or a twemproxy nutcracker.yml), or, without a file, one pool from --listen and
 
 SIGHUP re-reads the file (the flags given still override it) and applies it
 without closing client connections: servers added, removed or reweighted,
-timeouts, limits, listen addresses, pools. A file with problems is rejected
+timeouts, limits, listen addresses, pools. Servers written as lookups
+(dns+, dnssrv+, elasticache) are resolved at start, which fails when a
+lookup finds nothing, then every discovery_interval; a changed list is
+applied the same way once two lookups in a row have found it. A file with problems is rejected
 and the running configuration keeps serving. Admin and log settings take
 effect at the next start.
 
@@ -135,14 +139,23 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg, metrics.BuildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()}, proxy.MetricLabels())
-	px, err := proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met})
-	if err != nil {
+	var px *proxy.Proxy
+	src := discovery.NewSource(discovery.Options{
+		Logger:  log.Named("discovery"),
+		Metrics: met,
+		Apply:   func(c *config.Config) error { return px.Reload(c) },
+	})
+	if cfg, err = src.Resolve(ctx, cfg); err != nil {
+		return err
+	}
+	if px, err = proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met}); err != nil {
 		return err
 	}
 	if err := px.Start(); err != nil {
 		_ = px.Shutdown(context.Background())
 		return err
 	}
+	src.Watch(ctx)
 
 	var admin *metrics.Admin
 	adminErr := make(chan error, 1)
@@ -167,9 +180,10 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 				log.Error("admin listener failed", zap.Error(err))
 			}
 		case <-hup:
-			cfg = o.reload(log, px, met, cfg, load)
+			cfg = o.reload(ctx, log, src, met, cfg, load)
 		}
 	}
+	src.Close()
 
 	log.Info("shutting down", zap.Duration("drain_timeout", o.drainTimeout))
 	sctx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)
@@ -184,10 +198,10 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 	return nil
 }
 
-// reload re-reads the configuration on SIGHUP and applies it, returning the
-// configuration now running. A failure is logged and counted, and the
-// running configuration stays.
-func (o *serveOptions) reload(log *zap.Logger, px *proxy.Proxy, met *metrics.Metrics, running *config.Config, load func() (*config.Config, error)) *config.Config {
+// reload re-reads the configuration on SIGHUP and applies it, with the
+// nodes its lookups find, returning the configuration now running. A
+// failure is logged and counted, and the running configuration stays.
+func (o *serveOptions) reload(ctx context.Context, log *zap.Logger, src *discovery.Source, met *metrics.Metrics, running *config.Config, load func() (*config.Config, error)) *config.Config {
 	if o.configPath == "" {
 		log.Warn("SIGHUP: nothing to reload, the configuration comes from flags")
 		return running
@@ -199,7 +213,7 @@ func (o *serveOptions) reload(log *zap.Logger, px *proxy.Proxy, met *metrics.Met
 		log.Error("configuration reload rejected, the running configuration stays", zap.Error(err))
 		return running
 	}
-	if err := px.Reload(cfg); err != nil {
+	if cfg, err = src.Reload(ctx, cfg); err != nil {
 		log.Error("configuration reload rejected, the running configuration stays", zap.Error(err))
 		return running
 	}
