@@ -150,3 +150,37 @@ func TestExampleKubernetes(t *testing.T) {
 		t.Errorf("want an application container and a hashproxy container, got %d", len(tmpl.Spec.Containers))
 	}
 }
+
+// TestExampleDiscovery reads the discovery examples: the ConfigMap of the
+// Kubernetes headless Service example and the ElastiCache file.
+func TestExampleDiscovery(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(examples, "kubernetes-discovery.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for i := 0; i < 10 && body == ""; i++ {
+		var o k8sObject
+		if err := dec.Decode(&o); err != nil {
+			t.Fatal(err)
+		}
+		body = o.Data["hashproxy.yaml"]
+	}
+	cfg, err := Parse("kubernetes-discovery.yaml (ConfigMap hashproxy.yaml)", []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Lookup{{Kind: LookupSRV, Host: "_memcache._tcp.memcached.default.svc.cluster.local", Weight: 1}}
+	if len(cfg.Pools) != 1 || !reflect.DeepEqual(cfg.Pools[0].Lookups, want) || len(cfg.Pools[0].Servers) != 0 {
+		t.Errorf("pools %+v, want one pool with %+v", cfg.Pools, want)
+	}
+
+	cfg, err = Load(filepath.Join(examples, "elasticache.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.Pools[0].Lookups; len(l) != 1 || l[0].Kind != LookupElastiCache || l[0].Port != 11211 {
+		t.Errorf("lookups %+v, want the configuration endpoint", l)
+	}
+}
