@@ -117,6 +117,7 @@ func writePool(w io.Writer, p config.Pool, r *ring.Ring) error {
 	for _, l := range p.Lookups {
 		fmt.Fprintf(w, "  lookup        %s (every %v)\n", l, p.DiscoveryInterval)
 	}
+	fmt.Fprintf(w, "  homes         %s\n", homesSummary(p))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SERVER\tNAME\tWEIGHT\tSHARE")
 	for i, s := range p.Servers {
@@ -168,4 +169,21 @@ func skewWarning(p config.Pool, r *ring.Ring) (string, error) {
 	md5Skew, _ := md5.SequentialSkew()
 	return msg + fmt.Sprintf("; with hash: %s, %.0f%%, and moving to it sends %.0f%% of the keys to another server, where they start cold",
 		config.DefaultHash, 100*md5Skew, 100*moved), nil
+}
+
+// homesSummary says where a pool keeps each key: how many copies, and the
+// warm-up window a ring change opens.
+func homesSummary(p config.Pool) string {
+	copies := "1 copy (the ring owner)"
+	switch n := min(p.ReplicationFactor, len(p.Servers)); {
+	case n == 2:
+		copies = "2 copies (the ring owner, then the next server clockwise)"
+	case n > 2:
+		copies = fmt.Sprintf("%d copies (the ring owner, then the next %d servers clockwise)", n, n-1)
+	}
+	warmup := "no warm-up"
+	if p.Warmup > 0 {
+		warmup = fmt.Sprintf("warm-up %v after a ring change", p.Warmup)
+	}
+	return fmt.Sprintf("%s, %s, backfill TTL at most %v", copies, warmup, p.BackfillMaxTTL)
 }

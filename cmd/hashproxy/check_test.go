@@ -37,6 +37,8 @@ pools:
     hash: md5
     hash_tag: "{}"
     distribution: modula
+    replication_factor: 2
+    warmup: 0
     servers:
       - 127.0.0.1:11311:1
       - 127.0.0.1:11312:20 big
@@ -56,6 +58,7 @@ pool "main"
   listen        127.0.0.1:22122
   hash          md5, hash tag {}
   distribution  modula
+  homes         2 copies (the ring owner, then the next server clockwise), no warm-up, backfill TTL at most 1h0m0s
   SERVER           NAME  WEIGHT  SHARE
   127.0.0.1:11311  -     1       4.76%
   127.0.0.1:11312  big   20      95.24%

@@ -32,8 +32,9 @@ func newRingCmd() *cobra.Command {
 	o := &ringOptions{}
 	cmd := &cobra.Command{
 		Use:   "ring --config FILE [--pool NAME] [KEY...]",
-		Short: "Show which server owns each key, or how a pool spreads keys",
-		Long: `With keys, print the server that owns each key. Without, print each
+		Short: "Show which servers hold each key, or how a pool spreads keys",
+		Long: `With keys, print each key's homes in order: the server that owns it,
+then, with replication_factor, the servers holding its other copies. Without, print each
 server's share of the hash space and of a 100,000-key sample as a bar chart,
 with the standard deviation, so the distribution can be seen before
 deploying. --pool picks one pool; by default every pool is shown.`,
@@ -86,7 +87,7 @@ func runRing(w io.Writer, pools []config.Pool, keys []string) error {
 			}
 		}
 		if len(keys) > 0 {
-			err = writeOwners(w, p.Name, r, keys)
+			err = writeOwners(w, p, r, keys)
 		} else {
 			err = writeChart(w, p, r, ringSampleKeys)
 		}
@@ -97,14 +98,18 @@ func runRing(w io.Writer, pools []config.Pool, keys []string) error {
 	return nil
 }
 
-// writeOwners writes one line per key: the key, the pool and the server
-// that owns it.
-func writeOwners(w io.Writer, pool string, r *ring.Ring, keys []string) error {
+// writeOwners writes, for each key, one line per home in order (see
+// replication_factor): the key, the pool, the server, its name and the
+// home's rank, 1 for the owner.
+func writeOwners(w io.Writer, p config.Pool, r *ring.Ring, keys []string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tPOOL\tSERVER\tNAME")
+	fmt.Fprintln(tw, "KEY\tPOOL\tSERVER\tNAME\tHOME")
+	var homes []int
 	for _, k := range keys {
-		i := r.Pick([]byte(k))
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strconv.Quote(k), pool, r.Node(i).Addr, r.Name(i))
+		homes = r.Homes(homes[:0], []byte(k), p.ReplicationFactor)
+		for rank, i := range homes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", strconv.Quote(k), p.Name, r.Node(i).Addr, r.Name(i), rank+1)
+		}
 	}
 	return tw.Flush()
 }

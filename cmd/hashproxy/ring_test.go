@@ -60,9 +60,34 @@ func TestRingKeys(t *testing.T) {
 		t.Fatalf("output:\n%s", out)
 	}
 	for i, w := range want {
-		if f := strings.Fields(lines[i+1]); len(f) != 4 || f[2] != w {
+		if f := strings.Fields(lines[i+1]); len(f) != 5 || f[2] != w || f[4] != "1" {
 			t.Errorf("line %q: want server %s", lines[i+1], w)
 		}
+	}
+}
+
+// TestRingKeysReplicated prints every home of each key, in order: with two
+// copies on modula over weights 1 and 3 (slots 1 2 2 2), key "a" in slot 3
+// is on the second server, then, wrapping to slot 0, the first; "key:8" in
+// slot 0 is on the first, then the second.
+func TestRingKeysReplicated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nutcracker.yml")
+	body := strings.Replace(ringTestConfig, "  distribution: modula\n", "  distribution: modula\n  replication_factor: 2\n", 1)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "ring", "--config", path, "--pool", "sessions", "a", "key:8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `KEY      POOL      SERVER          NAME            HOME
+"a"      sessions  10.0.1.2:11211  10.0.1.2:11211  1
+"a"      sessions  10.0.1.1:11211  10.0.1.1:11211  2
+"key:8"  sessions  10.0.1.1:11211  10.0.1.1:11211  1
+"key:8"  sessions  10.0.1.2:11211  10.0.1.2:11211  2
+`
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
 	}
 }
 
