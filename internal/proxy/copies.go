@@ -31,6 +31,7 @@ func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 		return
 	}
 	m := getMulti()
+	m.replicas = c.homes.replicas
 	for j, n := range targets {
 		op := getOp()
 		m.ops = append(m.ops, op)
@@ -51,11 +52,14 @@ func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 }
 
 // writeCopies writes the first home's reply to a write sent to several
-// homes, then waits for the others, counting and logging their failures.
+// homes, then waits for the others, counting and logging the failures of
+// the replica homes. A delete or touch that the first home answers
+// NOT_FOUND gets another home's DELETED or TOUCHED instead: during a
+// warm-up window the key may still be at its old home, where reads find
+// it.
 func (c *clientConn) writeCopies(m *multiGet, noreply bool) {
 	first := m.ops[0]
 	c.await(first)
-	m.nodes[0].observe(first)
 	sent := len(m.ops)
 	if first.Cmd == proto.CmdCas {
 		if first.Err != nil || first.Status != proto.StatusStored {
@@ -66,19 +70,34 @@ func (c *clientConn) writeCopies(m *multiGet, noreply bool) {
 			}
 		}
 	}
-	if !noreply {
-		if first.Err != nil {
-			c.reply(first.Err.Reply)
-		} else {
-			c.reply(first.Reply)
+	reply, awaited := first, 1
+	if (first.Cmd == proto.CmdDelete || first.Cmd == proto.CmdTouch) && first.Err == nil && first.Status == proto.StatusNotFound {
+		for ; awaited < sent; awaited++ {
+			c.await(m.ops[awaited])
+		}
+		for _, op := range m.ops[1:sent] {
+			if op.Err == nil && (op.Status == proto.StatusDeleted || op.Status == proto.StatusTouched) {
+				reply = op
+				break
+			}
 		}
 	}
+	if !noreply {
+		if reply.Err != nil {
+			c.reply(reply.Err.Reply)
+		} else {
+			c.reply(reply.Reply)
+		}
+	}
+	m.nodes[0].observe(first)
 	for j := 1; j < sent; j++ {
 		op := m.ops[j]
-		c.await(op)
+		if j >= awaited {
+			c.await(op)
+		}
 		n := m.nodes[j]
 		n.observe(op)
-		if op.Err != nil || op.Status.IsError() {
+		if j < m.replicas && (op.Err != nil || op.Status.IsError()) {
 			n.m.Homes.ReplicaWriteFailures.Add(1)
 			n.logCopyFailure(c.p.log, op)
 		}

@@ -19,6 +19,9 @@ type multiGet struct {
 	opKeys [][][]byte
 	ops    []*upstream.Op
 	next   []int // merge cursor: the index of each op's next value
+	// replicas is, for a write to a key's homes, how many of nodes are its
+	// replica homes (the rest are warm-up homes).
+	replicas int
 }
 
 var multiPool = sync.Pool{New: func() any { return new(multiGet) }}

@@ -106,3 +106,42 @@ func TestWarmupWindowEnds(t *testing.T) {
 		t.Errorf("warm-up remaining %v seconds after the window, want 0", left)
 	}
 }
+
+// TestWarmupDeleteAndSet deletes and sets moved keys during a window: a
+// deleted key stays deleted (its old home lost it too), and a value set
+// during the window is read, not the old home's.
+func TestWarmupDeleteAndSet(t *testing.T) {
+	tp := growPool(t, time.Minute)
+	prev := tp.px.pools[0].routes.Load().prev
+	cur := tp.px.pools[0].routes.Load()
+	var moved []string
+	for i := range warmKeys {
+		k := "warm:" + strconv.Itoa(i)
+		if prev.pick([]byte(k)) != cur.pick([]byte(k)) {
+			moved = append(moved, k)
+		}
+	}
+	if len(moved) < 100 {
+		t.Fatalf("only %d keys moved", len(moved))
+	}
+	c := memcache.New(tp.addr)
+	c.Timeout = 2 * time.Second
+	for i, k := range moved[:100] {
+		if i%2 == 0 {
+			if err := c.Delete(k); err != nil {
+				t.Fatalf("delete %s: %v", k, err)
+			}
+		} else if err := c.Set(&memcache.Item{Key: k, Value: []byte("new")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range moved[:100] {
+		it, err := c.Get(k)
+		switch {
+		case i%2 == 0 && !errors.Is(err, memcache.ErrCacheMiss):
+			t.Errorf("%s deleted during the window: %+v, %v", k, it, err)
+		case i%2 == 1 && (err != nil || string(it.Value) != "new"):
+			t.Errorf("%s set during the window: %+v, %v", k, it, err)
+		}
+	}
+}
