@@ -155,7 +155,9 @@ func (v *validator) pool(p *Pool) {
 	}
 	if p.ReplicationFactor < 1 {
 		v.add(p.Name, at("replication_factor"), "replication_factor: %d must be at least 1", p.ReplicationFactor)
-	} else if len(p.Servers) > 0 && p.ReplicationFactor > len(p.Servers) {
+	} else if len(p.Lookups) == 0 && len(p.Servers) > 0 && p.ReplicationFactor > len(p.Servers) {
+		// With lookups the number of nodes changes; a pool keeps as many
+		// copies as it has nodes, up to replication_factor.
 		v.add(p.Name, at("replication_factor"), "replication_factor: %d is more than the %d servers", p.ReplicationFactor, len(p.Servers))
 	}
 	v.servers(p)

@@ -113,3 +113,12 @@ func TestProblemString(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateReplicationWithLookups accepts more copies than servers
+// written out when a pool discovers its nodes: how many there are changes
+// while it serves.
+func TestValidateReplicationWithLookups(t *testing.T) {
+	if _, err := Parse("f", []byte("a:\n  listen: :1\n  replication_factor: 3\n  servers: [127.0.0.1:11211:1, dns+memcached:11211]\n")); err != nil {
+		t.Errorf("replication_factor 3 with a lookup: %v", err)
+	}
+}
