@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"hashproxy/internal/config"
 )
 
 // BenchmarkProxyGet measures a single-key get of a 100-byte value through
@@ -99,5 +101,38 @@ func BenchmarkProxyMultiGet(b *testing.B) {
 		if !bytes.Equal(got, want.Bytes()) {
 			b.Fatalf("reply %q, want %q", got, want.Bytes())
 		}
+	}
+}
+
+// BenchmarkProxySetCopies measures a set of a 100-byte value over 2 real
+// memcached nodes, one request at a time, keeping 1 and 2 copies of each
+// key: the cost of writing the second copy.
+func BenchmarkProxySetCopies(b *testing.B) {
+	for _, copies := range []int{1, 2} {
+		b.Run("copies="+strconv.Itoa(copies), func(b *testing.B) {
+			addr := startProxy(b, 2, func(p *config.Pool) { p.ReplicationFactor = copies }).addr
+			conn, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			r := bufio.NewReaderSize(conn, 64<<10)
+			req := []byte("set bench:set 0 0 100\r\n" + string(bytes.Repeat([]byte("v"), 100)) + "\r\n")
+			want := []byte("STORED\r\n")
+			got := make([]byte, len(want))
+			_ = conn.SetDeadline(time.Now().Add(time.Minute))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := conn.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, got); err != nil {
+					b.Fatal(err)
+				}
+				if !bytes.Equal(got, want) {
+					b.Fatalf("reply %q, want %q", got, want)
+				}
+			}
+		})
 	}
 }
