@@ -45,7 +45,9 @@ type Log struct {
 type Pool struct {
 	// Name identifies the pool in logs and metrics.
 	Name string
-	// Listen is the "host:port" clients connect to; port 0 picks a free one.
+	// Listen is the "host:port" clients connect to (port 0 picks a free
+	// one), or a Unix socket's path with an optional octal mode
+	// ("/var/run/hashproxy.sock 0666"); see ParseListen.
 	Listen string
 	// Hash is the key hash function, one of twemproxy's names (see
 	// ring.HashNames).
@@ -130,11 +132,11 @@ type Pool struct {
 
 // Server is one memcached node of a pool.
 type Server struct {
-	// Addr is "host:port".
+	// Addr is "host:port", or the path of a Unix socket (see IsUnix).
 	Addr string
-	// Host is the host part of Addr.
+	// Host is the host part of Addr; "" for a Unix socket.
 	Host string
-	// Port is the port part of Addr.
+	// Port is the port part of Addr; 0 for a Unix socket.
 	Port int
 	// Weight is the node's relative share of keys.
 	Weight int

@@ -8,10 +8,11 @@ import (
 	"strings"
 )
 
-// ParseServer parses a server written as "host:port[:weight] [name]", the
-// form of twemproxy's servers list (where the weight is required). IPv6
-// hosts go in brackets: "[::1]:11211:1". A missing weight is 1. Ranges are
-// checked by Validate, not here.
+// ParseServer parses a server written as "host:port[:weight] [name]" or,
+// for a Unix socket, "/path[:weight] [name]", the forms of twemproxy's
+// servers list (where the weight is required). IPv6 hosts go in brackets:
+// "[::1]:11211:1". A missing weight is 1. Ranges are checked by Validate,
+// not here.
 func ParseServer(s string) (Server, error) {
 	srv, err := parseServer(s)
 	if err != nil {
@@ -31,7 +32,7 @@ func parseServer(s string) (Server, error) {
 		}
 	}
 	if strings.HasPrefix(addr, "/") {
-		return Server{}, fmt.Errorf("server %q: unix sockets are not supported, use host:port", s)
+		return parseSocketServer(s, addr, name)
 	}
 	weight := 1
 	host, port, err := net.SplitHostPort(addr)
@@ -66,6 +67,21 @@ func parseServer(s string) (Server, error) {
 	}, nil
 }
 
+// parseSocketServer parses the address part of a server on a Unix socket,
+// "/path[:weight]", as twemproxy writes it ("/path:weight [name]").
+func parseSocketServer(s, addr, name string) (Server, error) {
+	path, w, hasWeight := strings.Cut(addr, ":")
+	weight := 1
+	if hasWeight {
+		n, err := strconv.Atoi(w)
+		if err != nil {
+			return Server{}, fmt.Errorf("server %q: weight %q is not a number (a socket path may not contain ':')", s, w)
+		}
+		weight = n
+	}
+	return Server{Addr: path, Weight: weight, Name: name}, nil
+}
+
 // validHost reports whether host is empty (this machine), an IP address,
 // or a host name: letters, digits, '-', '_' and '.'.
 func validHost(host string) bool {
@@ -90,3 +106,7 @@ func addrError(err error) error {
 	}
 	return err
 }
+
+// IsUnix reports whether the server is reached over a Unix socket: its
+// Addr is then the socket's path, and Host and Port are empty.
+func (s Server) IsUnix() bool { return strings.HasPrefix(s.Addr, "/") }

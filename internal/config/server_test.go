@@ -28,7 +28,11 @@ func TestParseServer(t *testing.T) {
 		{in: "h:p:1", err: `port "p" is not a number`},
 		{in: "h:1:1 a b", err: "name without spaces"},
 		{in: "::1:11211:1", err: "too many colons"},
-		{in: "/tmp/mc.sock:1", err: "unix sockets are not supported"},
+		{in: "/tmp/mc.sock:1", want: Server{Addr: "/tmp/mc.sock", Weight: 1}},
+		{in: "/tmp/mc.sock:3 mc-1", want: Server{Addr: "/tmp/mc.sock", Weight: 3, Name: "mc-1"}},
+		{in: "/tmp/mc.sock", want: Server{Addr: "/tmp/mc.sock", Weight: 1}},
+		{in: "/tmp/mc.sock:x", err: `weight "x" is not a number (a socket path may not contain ':')`},
+		{in: "/tmp/a:b:1", err: `weight "b:1" is not a number`},
 	}
 	for _, tt := range tests {
 		got, err := ParseServer(tt.in)

@@ -95,7 +95,7 @@ func (v *validator) pool(p *Pool) {
 	if p.Name == "" {
 		v.add("", at(""), "pool name is empty")
 	}
-	if _, _, msg := splitListen(p.Listen); msg != "" {
+	if _, msg := parseListen(p.Listen); msg != "" {
 		v.add(p.Name, at("listen"), "listen: %s", msg)
 	}
 	if hashes := ring.HashNames(); !slices.Contains(hashes, p.Hash) {
@@ -203,6 +203,10 @@ func (v *validator) servers(p *Pool) {
 	for i, s := range p.Servers {
 		at := []string{"pools", p.Name, "servers", strconv.Itoa(i)}
 		switch {
+		case s.IsUnix():
+			if msg := socketPathProblem(s.Addr); msg != "" {
+				v.add(p.Name, at, "server %q: %s", s.Addr, msg)
+			}
 		case s.Host == "":
 			v.add(p.Name, at, "server %q: host is empty", s.Addr)
 		case s.Port < 1 || s.Port > 65535:
@@ -249,7 +253,16 @@ func (v *validator) listeners() {
 		who  string
 	}
 	var taken []bound
+	sockets := make(map[string]string) // socket path to who listens there
 	claim := func(pool, key string, at []string, addr, who string) {
+		if la, msg := parseListen(addr); msg == "" && la.Network == "unix" {
+			if first, dup := sockets[la.Address]; dup {
+				v.add(pool, at, "%s: %s is also the socket of %s", key, la.Address, first)
+			} else {
+				sockets[la.Address] = who
+			}
+			return
+		}
 		host, port, msg := splitListen(addr)
 		if msg != "" || port == 0 {
 			return
@@ -269,26 +282,3 @@ func (v *validator) listeners() {
 		claim("", "admin.listen", []string{"admin", "listen"}, v.c.Admin.Listen, "the admin listener")
 	}
 }
-
-// splitListen parses a listen address; msg says what is wrong with it, or
-// is "".
-func splitListen(addr string) (host string, port int, msg string) {
-	if addr == "" {
-		return "", 0, "missing"
-	}
-	if strings.HasPrefix(addr, "/") {
-		return "", 0, fmt.Sprintf("%q: unix sockets are not supported, use host:port", addr)
-	}
-	host, ps, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, fmt.Sprintf("%q: %v", addr, addrError(err))
-	}
-	port, err = strconv.Atoi(ps)
-	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Sprintf("%q: port %q is not a number in [0, 65535]", addr, ps)
-	}
-	return strings.ToLower(host), port, ""
-}
-
-// anyHost reports whether host means every local address.
-func anyHost(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }

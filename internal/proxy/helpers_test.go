@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,12 +52,16 @@ const (
 	markerReply = "STORED\r\nVALUE __marker__ 0 4\r\nDONE\r\nEND\r\n"
 )
 
-// exchange sends raw bytes to addr, followed by the marker, and returns
+// exchange sends raw bytes to addr (host:port or a socket path), followed by the marker, and returns
 // every reply before the marker's; it also returns early when the peer
 // closes the connection.
 func exchange(t *testing.T, addr string, req []byte) []byte {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	network := "tcp"
+	if strings.HasPrefix(addr, "/") {
+		network = "unix"
+	}
+	c, err := net.DialTimeout(network, addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,12 +92,21 @@ func (p *pool) forget(c *clientConn) {
 	p.m.ClientConnections.Dec()
 }
 
-// listen opens the listener of a pool.
+// listen opens the listener of a pool: TCP, or a Unix socket.
 func listen(pc config.Pool) (net.Listener, error) {
-	lc := net.ListenConfig{}
-	ln, err := lc.Listen(context.Background(), "tcp", pc.Listen)
+	la, err := config.ParseListen(pc.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: pool %q: %w", pc.Name, err)
+	}
+	var ln net.Listener
+	if la.Network == "unix" {
+		ln, err = listenUnix(la)
+	} else {
+		lc := net.ListenConfig{}
+		ln, err = lc.Listen(context.Background(), "tcp", la.Address)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("proxy: pool %q: listen %s: %w", pc.Name, la.Address, err)
 	}
 	return ln, nil
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -150,18 +151,32 @@ func (px *Proxy) plan(cfg *config.Config) ([]poolPlan, error) {
 		if pl.old != nil && pl.old.conf.Load().cfg.Listen == pl.cfg.Listen {
 			continue
 		}
+		if pl.old != nil && sameSocket(pl.old.conf.Load().cfg.Listen, pl.cfg.Listen) {
+			// Only the mode changed: the listener stays.
+			la, _ := config.ParseListen(pl.cfg.Listen)
+			if err := chmodSocket(la); err != nil {
+				closePlanned(plans[:i])
+				return nil, fmt.Errorf("proxy: pool %q: %w", pl.cfg.Name, err)
+			}
+			continue
+		}
 		ln, err := listen(pl.cfg)
 		if err != nil {
-			for _, q := range plans[:i] {
-				if q.ln != nil {
-					_ = q.ln.Close()
-				}
-			}
+			closePlanned(plans[:i])
 			return nil, err
 		}
 		pl.ln = ln
 	}
 	return plans, nil
+}
+
+// closePlanned closes the listeners plan opened for plans.
+func closePlanned(plans []poolPlan) {
+	for _, q := range plans {
+		if q.ln != nil {
+			_ = q.ln.Close()
+		}
+	}
 }
 
 // nodeKey identifies a server across configurations.

@@ -21,10 +21,15 @@ type ketamaRing struct {
 
 // ketamaName is the name twemproxy hashes for a node: its alias, else the
 // host when the port is 11211 (libmemcached's convention), else host:port,
-// all as written in the config.
+// all as written in the config. A Unix socket's name is its path and a
+// colon: twemproxy takes the path and one byte more, the ':' before the
+// weight, as it would the ':' before an empty port.
 func ketamaName(n Node) string {
 	if n.Alias != "" {
 		return n.Alias
+	}
+	if isSocket(n.Addr) {
+		return n.Addr + ":"
 	}
 	i := strings.LastIndexByte(n.Addr, ':')
 	if n.Addr[i+1:] == "11211" {
@@ -111,3 +116,6 @@ func (k *ketamaRing) shares(n int) []float64 {
 	}
 	return s
 }
+
+// isSocket reports whether addr is a Unix socket's path.
+func isSocket(addr string) bool { return strings.HasPrefix(addr, "/") }

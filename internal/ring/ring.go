@@ -13,7 +13,7 @@ import (
 
 // Node is one server as the ring sees it.
 type Node struct {
-	Addr   string // "host:port"
+	Addr   string // "host:port", or a Unix socket's path
 	Alias  string // optional name from the config line ("host:port:weight alias"); "" if none
 	Weight int    // >= 1
 }
@@ -89,8 +89,8 @@ func New(nodes []Node, opts Options) (*Ring, error) {
 		if n.Weight < 1 {
 			return nil, fmt.Errorf("ring: node %d (%s): weight %d, want >= 1", i, n.Addr, n.Weight)
 		}
-		if strings.LastIndexByte(n.Addr, ':') <= 0 {
-			return nil, fmt.Errorf("ring: node %d: address %q is not host:port", i, n.Addr)
+		if strings.LastIndexByte(n.Addr, ':') <= 0 && !isSocket(n.Addr) {
+			return nil, fmt.Errorf("ring: node %d: address %q is neither host:port nor a socket path", i, n.Addr)
 		}
 	}
 	switch r.kind {

@@ -70,3 +70,15 @@ func TestMovedBetweenHashes(t *testing.T) {
 		t.Errorf("Moved = %.3f, want about 2/3", got)
 	}
 }
+
+// TestKetamaNameOfSocket: a Unix socket without a name is hashed as its
+// path and a colon, as twemproxy does (checked against nutcracker in
+// internal/proxy's TestUnixSocketServersPlacedAsNutcracker).
+func TestKetamaNameOfSocket(t *testing.T) {
+	if got := ketamaName(Node{Addr: "/tmp/mc.sock", Weight: 1}); got != "/tmp/mc.sock:" {
+		t.Errorf("ketamaName = %q, want %q", got, "/tmp/mc.sock:")
+	}
+	if got := ketamaName(Node{Addr: "/tmp/mc.sock", Alias: "mc", Weight: 1}); got != "mc" {
+		t.Errorf("named: ketamaName = %q, want %q", got, "mc")
+	}
+}

@@ -50,7 +50,7 @@ func waitAnswering(p *Process, limit time.Duration) error {
 			return fmt.Errorf("exited early (address in use?)")
 		default:
 		}
-		if answersVersion(p.Addr) {
+		if answersVersion("tcp", p.Addr) {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)

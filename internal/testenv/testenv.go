@@ -98,6 +98,47 @@ func StartMemcached(t testing.TB, args ...string) *Process {
 	return nil
 }
 
+// StartMemcachedSocket starts a memcached listening on a Unix socket in a
+// temporary directory (and on no TCP port), waits until it answers, and
+// stops it when the test ends. The Process's Addr is the socket's path.
+func StartMemcachedSocket(t testing.TB, args ...string) *Process {
+	t.Helper()
+	bin := Need(t, "memcached")
+	path := filepath.Join(SocketDir(t), "memcached.sock")
+	all := append([]string{"-s", path, "-m", "64", "-t", "1"}, args...)
+	if os.Geteuid() == 0 {
+		all = append(all, "-u", "root")
+	}
+	cmd := exec.Command(bin, all...)
+	dieWithTest(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testenv: start memcached on %s: %v", path, err)
+	}
+	p := &Process{Addr: path, proc: cmd.Process, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.Stop)
+	for deadline := time.Now().Add(5 * time.Second); !answersVersion("unix", path); {
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: memcached did not answer on %s", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// SocketDir returns a new temporary directory for Unix sockets, removed
+// when the test ends. Its path is short: a socket's path must fit in 107
+// bytes, which t.TempDir's long names can exceed.
+func SocketDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hp")
+	if err != nil {
+		t.Fatalf("testenv: socket directory: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
 // RestartMemcached starts memcached again on p's port (after a kill), with
 // args as its extra arguments (pass those it was started with to get the
 // same server back), retrying for up to 5 s while the port is still taken.
@@ -177,7 +218,7 @@ func start(bin string, args []string, port int) (*Process, error) {
 			return nil, fmt.Errorf("%s exited early on port %d", bin, port)
 		default:
 		}
-		if answersVersion(p.Addr) {
+		if answersVersion("tcp", p.Addr) {
 			return p, nil
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -186,10 +227,10 @@ func start(bin string, args []string, port int) (*Process, error) {
 	return nil, fmt.Errorf("%s did not answer on %s", bin, p.Addr)
 }
 
-// answersVersion reports whether a memcached-speaking server at addr
-// answers "version".
-func answersVersion(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+// answersVersion reports whether a memcached-speaking server at addr, on
+// network, answers "version".
+func answersVersion(network, addr string) bool {
+	c, err := net.DialTimeout(network, addr, 200*time.Millisecond)
 	if err != nil {
 		return false
 	}

@@ -29,7 +29,7 @@ func TestStartMemcachedAnswersAndStops(t *testing.T) {
 		t.Fatalf("memcached replied %q", got)
 	}
 	p.Stop()
-	if answersVersion(p.Addr) {
+	if answersVersion("tcp", p.Addr) {
 		t.Fatal("memcached still answers after Stop")
 	}
 	p.Stop()

@@ -72,7 +72,7 @@ func (c *conn) run() {
 			c.failQueued(KindClosed)
 			return
 		}
-		nc, err := net.DialTimeout("tcp", c.s.opts.Addr, c.s.opts.Timeout)
+		nc, err := dial(c.s.opts.Addr, c.s.opts.Timeout)
 		if err != nil {
 			c.s.recordFailure(KindConnect)
 			if !broken {

@@ -3,7 +3,6 @@ package upstream
 import (
 	"bufio"
 	"bytes"
-	"net"
 	"time"
 
 	"go.uber.org/zap"
@@ -102,7 +101,7 @@ func (s *Server) probe() {
 // answersVersion dials the node afresh and checks that it answers "version"
 // within the timeout.
 func (s *Server) answersVersion() bool {
-	nc, err := net.DialTimeout("tcp", s.opts.Addr, s.opts.Timeout)
+	nc, err := dial(s.opts.Addr, s.opts.Timeout)
 	if err != nil {
 		return false
 	}

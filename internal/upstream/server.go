@@ -30,7 +30,7 @@ const (
 
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
-	// Addr is the node's "host:port".
+	// Addr is the node's "host:port", or its Unix socket's path.
 	Addr string
 	// Conns is the number of persistent connections; 0 means 1.
 	Conns int
