@@ -90,7 +90,7 @@ func New(nodes []Node, opts Options) (*Ring, error) {
 			return nil, fmt.Errorf("ring: node %d (%s): weight %d, want >= 1", i, n.Addr, n.Weight)
 		}
 		if strings.LastIndexByte(n.Addr, ':') <= 0 && !isSocket(n.Addr) {
-			return nil, fmt.Errorf("ring: node %d: address %q is neither host:port nor a socket path", i, n.Addr)
+			return nil, fmt.Errorf("ring: node %d: address %q is not host:port, nor a socket path", i, n.Addr)
 		}
 	}
 	switch r.kind {
