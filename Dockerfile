@@ -33,4 +33,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
   CMD ["/usr/local/bin/hashproxy", "healthcheck", "--url", "http://127.0.0.1:22123/healthz"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/hashproxy"]
-CMD ["serve", "--config", "/etc/hashproxy/hashproxy.yaml"]
+CMD ["serve", "--config", "/etc/hashproxy/hashproxy.yaml", "--watch-config"]

@@ -17,6 +17,7 @@ import (
 
 	"hashproxy/internal/config"
 	"hashproxy/internal/discovery"
+	"hashproxy/internal/filewatch"
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/proxy"
 )
@@ -31,7 +32,12 @@ type serveOptions struct {
 	logFormat    string
 	drainTimeout time.Duration
 	cpus         int
+	watchConfig  bool
 }
+
+// watchDebounce is how long the configuration file's directory must be
+// quiet, after a change, before --watch-config reads the file again.
+const watchDebounce = 500 * time.Millisecond
 
 func newServeCmd() *cobra.Command {
 	o := &serveOptions{}
@@ -47,7 +53,11 @@ without closing client connections: servers added, removed or reweighted,
 timeouts, limits, listen addresses, pools. Servers written as lookups
 (dns+, dnssrv+, elasticache) are resolved at start, which fails when a
 lookup finds nothing, then every discovery_interval; a changed list is
-applied the same way once two lookups in a row have found it. A file with problems is rejected
+applied the same way once two lookups in a row have found it.
+
+--watch-config applies a change to the file as SIGHUP does, once the file's
+directory has been quiet for half a second: an edit, a file renamed over it,
+or the symlink swap with which Kubernetes updates a mounted ConfigMap. A file with problems is rejected
 and the running configuration keeps serving. Admin and log settings take
 effect at the next start.
 
@@ -75,6 +85,7 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error; overrides the file")
 	f.StringVar(&o.logFormat, "log-format", "console", "log format: console or json; overrides the file")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for in-flight requests")
+	f.BoolVar(&o.watchConfig, "watch-config", false, "with --config: apply a change to the file as SIGHUP does")
 	f.IntVar(&o.cpus, "cpus", defaultCPUs, "CPUs that run the proxy at once (0: every CPU); without it, GOMAXPROCS from the environment if set")
 	return cmd
 }
@@ -93,6 +104,8 @@ func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
 			return nil, err
 		}
 		cfg = c
+	case o.watchConfig && o.configPath == "":
+		return nil, errors.New("--watch-config watches the --config file; give one")
 	case len(o.servers) == 0:
 		return nil, errors.New("give --config FILE, or at least one --server host:port")
 	default:
@@ -156,6 +169,25 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 		return err
 	}
 	src.Watch(ctx)
+	var changed <-chan struct{}
+	if o.watchConfig {
+		w, err := filewatch.New(o.configPath, watchDebounce)
+		if err != nil {
+			src.Close()
+			_ = px.Shutdown(context.Background())
+			return err
+		}
+		wctx, stopWatch := context.WithCancel(ctx)
+		watchDone := make(chan struct{})
+		defer func() { stopWatch(); <-watchDone }()
+		go func() {
+			defer close(watchDone)
+			if err := w.Run(wctx); err != nil {
+				log.Error("no longer watching the configuration file", zap.Error(err))
+			}
+		}()
+		changed = w.C
+	}
 
 	var admin *metrics.Admin
 	adminErr := make(chan error, 1)
@@ -180,7 +212,9 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 				log.Error("admin listener failed", zap.Error(err))
 			}
 		case <-hup:
-			cfg = o.reload(ctx, log, src, met, cfg, load)
+			cfg = o.reload(ctx, log, src, met, cfg, load, "SIGHUP")
+		case <-changed:
+			cfg = o.reload(ctx, log, src, met, cfg, load, "the file changed")
 		}
 	}
 	src.Close()
@@ -198,15 +232,16 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 	return nil
 }
 
-// reload re-reads the configuration on SIGHUP and applies it, with the
-// nodes its lookups find, returning the configuration now running. A
-// failure is logged and counted, and the running configuration stays.
-func (o *serveOptions) reload(ctx context.Context, log *zap.Logger, src *discovery.Source, met *metrics.Metrics, running *config.Config, load func() (*config.Config, error)) *config.Config {
+// reload re-reads the configuration, on SIGHUP or a change to the watched
+// file (why), and applies it with the nodes its lookups find, returning
+// the configuration now running. A failure is logged and counted, and the
+// running configuration stays.
+func (o *serveOptions) reload(ctx context.Context, log *zap.Logger, src *discovery.Source, met *metrics.Metrics, running *config.Config, load func() (*config.Config, error), why string) *config.Config {
 	if o.configPath == "" {
-		log.Warn("SIGHUP: nothing to reload, the configuration comes from flags")
+		log.Warn(why + ": nothing to reload, the configuration comes from flags")
 		return running
 	}
-	log.Info("SIGHUP: reloading the configuration", zap.String("config", o.configPath))
+	log.Info(why+": reloading the configuration", zap.String("config", o.configPath))
 	cfg, err := load()
 	if err != nil {
 		met.ConfigReload(false)
