@@ -28,6 +28,12 @@ const (
 	CmdDecr
 	CmdTouch
 	CmdFlushAll
+	CmdMg
+	CmdMs
+	CmdMd
+	CmdMa
+	CmdMe
+	CmdMn
 	CmdVersion
 	CmdVerbosity
 	CmdStats
@@ -54,6 +60,12 @@ var commandNames = [NumCommands]string{
 	CmdDecr:      "decr",
 	CmdTouch:     "touch",
 	CmdFlushAll:  "flush_all",
+	CmdMg:        "mg",
+	CmdMs:        "ms",
+	CmdMd:        "md",
+	CmdMa:        "ma",
+	CmdMe:        "me",
+	CmdMn:        "mn",
 	CmdVersion:   "version",
 	CmdVerbosity: "verbosity",
 	CmdStats:     "stats",
@@ -74,6 +86,19 @@ func (c Command) Retrieval() bool { return c >= CmdGet && c <= CmdGats }
 
 // Storage reports whether c is set, add, replace, append, prepend or cas.
 func (c Command) Storage() bool { return c >= CmdSet && c <= CmdCas }
+
+// Meta reports whether c is a meta command: mg, ms, md, ma, me or mn.
+func (c Command) Meta() bool { return c >= CmdMg && c <= CmdMn }
+
+// MetaRead reports whether c is a meta command that reads an item (mg, me)
+// rather than changes one (ms, md, ma). mn touches no item: neither holds.
+// An mg with the N, T or R flag may also create a stub item or change its
+// TTL, as gat does.
+func (c Command) MetaRead() bool { return c == CmdMg || c == CmdMe }
+
+// MetaWrite reports whether c is a meta command that changes an item: ms,
+// md or ma.
+func (c Command) MetaWrite() bool { return c == CmdMs || c == CmdMd || c == CmdMa }
 
 // touches reports whether c is gat or gats, whose first argument is an
 // expiration time.
@@ -113,6 +138,18 @@ func lookupCommand(verb []byte) Command {
 		return CmdTouch
 	case "flush_all":
 		return CmdFlushAll
+	case "mg":
+		return CmdMg
+	case "ms":
+		return CmdMs
+	case "md":
+		return CmdMd
+	case "ma":
+		return CmdMa
+	case "me":
+		return CmdMe
+	case "mn":
+		return CmdMn
 	case "version":
 		return CmdVersion
 	case "verbosity":

@@ -70,6 +70,32 @@ var (
 	errTooManyKeys    = newRefusal("CLIENT_ERROR too many keys\r\n", "too many keys")
 )
 
+// Refusals of meta commands, each memcached's reply to the same mistake.
+// Meta errors are never silenced, so each is an Error, not a refusal.
+var (
+	errMetaBadFormat     = metaError("CLIENT_ERROR bad command line format", "bad meta command line")
+	errMetaFlagsTooLong  = metaError("CLIENT_ERROR options flags too long", "meta command with 18 or more flags")
+	errMgFlagsTooLong    = metaError("CLIENT_ERROR options flags are too long", "mg with 18 or more flags")
+	errMetaDuplicateFlag = metaError("CLIENT_ERROR duplicate flag", "meta flag given twice")
+	errMetaInvalidFlag   = metaError("CLIENT_ERROR invalid flag", "unknown meta flag")
+	errMetaFlagOrDup     = metaError("CLIENT_ERROR invalid or duplicate flag", "unknown, repeated or malformed meta flag")
+	errMetaBadKey64      = metaError("CLIENT_ERROR error decoding key", "key given with the b flag is not base64")
+	errMetaBadToken      = metaError("CLIENT_ERROR bad token in command line format", "meta flag N, T, R or C without a number")
+	errMetaModeLength    = metaError("CLIENT_ERROR incorrect length for M token", "meta flag M without exactly one mode")
+	errMetaBadInitial    = metaError("CLIENT_ERROR invalid numeric initial value", "meta flag J without a number")
+	errMetaBadDelta      = metaError("CLIENT_ERROR invalid numeric delta value", "meta flag D without a number")
+	errMetaLongOpaque    = metaError("CLIENT_ERROR opaque token too long", "meta flag O over 31 bytes")
+	errMsBadMode         = metaError("CLIENT_ERROR invalid mode for ms M token", "ms mode not E, A, P, R or S")
+	errMaBadMode         = metaError("CLIENT_ERROR invalid mode for ma M token", "ma mode not I, +, D or -")
+	// errMetaLineTooLong closes the connection, as memcached does when it
+	// holds more than 2048 bytes of a line without its end.
+	errMetaLineTooLong = &Error{Reply: []byte("CLIENT_ERROR line too long\r\n"), Close: true, reason: "meta command line over 2048 bytes"}
+)
+
+func metaError(reply, reason string) *Error {
+	return &Error{Reply: []byte(reply + "\r\n"), reason: reason}
+}
+
 // Refusals that close the connection.
 var (
 	errLineTooLong = &Error{Reply: []byte("CLIENT_ERROR line too long\r\n"), Close: true, reason: "command line too long"}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 var fuzzLimits = Limits{MaxLineLength: 1000, MaxItemSize: 5000, MaxKeys: 20}
 
 func FuzzReader(f *testing.F) {
-	for _, c := range wireCases {
+	for _, c := range allWireCases() {
 		if len(c.in) <= 2*bufSize {
 			f.Add([]byte(c.in))
 		}
@@ -69,20 +70,73 @@ func checkRequests(t *testing.T, rd io.Reader, bufLen int) []string {
 			return out
 		}
 		up := req.AppendUpstream(nil)
+		if req.Cmd.Meta() && req.Cmd != CmdMn {
+			checkMeta(t, &req, up)
+		}
 		r2 := NewReader(bytes.NewReader(up), fuzzLimits)
 		if err := r2.Read(&again); err != nil {
 			t.Fatalf("re-encoded %q: %v", up, err)
 		}
 		want := req
 		want.NoReply = false
+		quiet := req.QuietMode()
+		if quiet == QuietMiss || quiet == QuietHD {
+			// The q flag is removed upstream.
+			want.Quiet = false
+			want.Args = slices.Clone(req.Args)
+			start := req.metaFlagStart()
+			want.Args = slices.DeleteFunc(want.Args, func(a []byte) bool {
+				i := slices.IndexFunc(req.Args, func(b []byte) bool { return &a[0] == &b[0] })
+				return i >= start && a[0] == 'q'
+			})
+			if !req.Base64Key {
+				want.Keys = [][]byte{want.Args[0]}
+			}
+		}
 		if !sameRequest(&again, &want) {
 			t.Fatalf("re-encoded %q parses as %+v, want %+v", up, again, want)
+		}
+		if quiet == QuietUntilMN {
+			// A quiet ma is followed by mn.
+			if err := r2.Read(&again); err != nil || again.Cmd != CmdMn {
+				t.Fatalf("re-encoded quiet ma %q not followed by mn: %v %v", up, again.Cmd, err)
+			}
 		}
 		if err := r2.Read(&again); err != io.EOF {
 			t.Fatalf("re-encoded %q holds more than one request: %v", up, err)
 		}
 	}
 	return out
+}
+
+// checkMeta checks an accepted meta request: its routing key is its key
+// token as memcached reads it, and what goes upstream fits memcached's line
+// limit and has no q flag memcached would act on.
+func checkMeta(t *testing.T, req *Request, up []byte) {
+	t.Helper()
+	if len(req.Keys) != 1 || len(req.Args) == 0 || len(req.Args[0]) > MaxKeyLength {
+		t.Fatalf("meta request %q: keys %q args %q", up, req.Keys, req.Args)
+	}
+	if req.Base64Key {
+		var dst [maxDecodedKey]byte
+		n := decodeBase64Key(dst[:], req.Args[0])
+		if n == 0 || !bytes.Equal(dst[:n], req.Keys[0]) {
+			t.Fatalf("meta request %q: key %q, decoded %q", up, req.Keys[0], dst[:n])
+		}
+	} else if !bytes.Equal(req.Keys[0], req.Args[0]) {
+		t.Fatalf("meta request %q: key %q, key token %q", up, req.Keys[0], req.Args[0])
+	}
+	line, _, _ := bytes.Cut(up, []byte("\n"))
+	if len(line)+1 > maxMetaLine {
+		t.Fatalf("meta line of %d bytes sent upstream", len(line)+1)
+	}
+	if q := req.QuietMode(); q == QuietMiss || q == QuietHD {
+		for _, tok := range bytes.Split(line[:len(line)-1], []byte{' '})[2:] {
+			if tok[0] == 'q' {
+				t.Fatalf("quiet %v sent upstream as %q", req.Cmd, up)
+			}
+		}
+	}
 }
 
 // FuzzReplyReader reads a stream of replies to one command, the keys of a
@@ -98,9 +152,12 @@ func FuzzReplyReader(f *testing.F) {
 		"OK\r\n", "VERSION 1.6.18\r\n", "STAT pid 1\r\nEND\r\n", "CLIENT_ERROR bad data chunk\r\n",
 		"VALUE a 0 -1\r\n", "VALUE a 0 99999999999\r\n", "VALUE a 0 3\r\nab", "STORED\n", "",
 		"VALUE c 0 1\r\nb\r\nVALUE a 0 1\r\nb\r\nEND\r\n", "VALUE a 0 1\r\nb\r\nVALUE a 0 1\r\nb\r\nEND\r\n",
+		"VA 1 f0 t-1\r\nb\r\n", "HD\r\n", "EN\r\n", "HD c5 kfoo b\r\n", "NF Oab\r\n", "NS\r\nEX\r\n",
+		"MN\r\n", "HD\r\nMN\r\n", "VA 2\r\nab\r\nEN\r\nMN\r\n", "ME a exp=-1 la=0\r\n", "VA x\r\n",
+		"VA\r\n", "VA 4 \r\n\r\n\r\n", "VA 3\r\nab", "EN kzz O1\r\nHD\r\n",
 	}
 	for _, s := range seeds {
-		for _, cmd := range []Command{CmdGet, CmdSet, CmdIncr, CmdStats} {
+		for _, cmd := range []Command{CmdGet, CmdSet, CmdIncr, CmdStats, CmdMg, CmdMa, CmdMn} {
 			for _, keys := range []string{"a c", "a a", ""} {
 				f.Add([]byte(s), uint8(cmd), keys)
 			}
@@ -131,6 +188,12 @@ func FuzzReplyReader(f *testing.F) {
 			reply := all[before:]
 			if !bytes.HasSuffix(reply, crlf) || res.Status == 0 {
 				t.Fatalf("reply %q: status %d", reply, res.Status)
+			}
+			if cmd.Meta() && cmd != CmdMn && !res.Status.IsError() {
+				m, ok := ParseMetaReply(reply)
+				if !ok || metaStatus(m.Code) != res.Status {
+					t.Fatalf("%v reply %q: status %d, parsed %v as %+v", cmd, reply, res.Status, ok, m)
+				}
 			}
 			if !cmd.Retrieval() {
 				if len(res.Values) > 0 {

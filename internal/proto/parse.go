@@ -30,7 +30,14 @@ func (r *Reader) parse(line []byte, req *Request) (need int, err *Error) {
 	req.Cmd = lookupCommand(verb)
 	switch {
 	case req.Cmd == 0:
+		if i := bytes.IndexByte(verb, 0); i > 0 && lookupCommand(verb[:i]).Meta() {
+			// memcached's line ends at a NUL, here within the verb.
+			req.Cmd = lookupCommand(verb[:i])
+			return r.parseMeta(line, req)
+		}
 		return 0, unknown(line, verb, t)
+	case req.Cmd.Meta():
+		return r.parseMeta(line, req)
 	case req.Cmd.Retrieval():
 		return 0, r.parseRetrieval(line, req)
 	case req.Cmd.Storage():

@@ -39,6 +39,9 @@ type Reader struct {
 	tok  tokens // the current line's tokens
 
 	started bool // a line has been read: the binary magic byte no longer counts
+
+	key64  [maxDecodedKey]byte // the decoded key of a meta command with the b flag
+	key64n int                 // its length
 }
 
 // NewReader returns a Reader of requests from rd within lim (zero fields
@@ -101,14 +104,14 @@ func (r *Reader) Read(req *Request) error {
 	lineStart := r.r - len(line)
 
 	content := trimLineEnd(line)
-	r.tok.split(content, max(r.lim.MaxKeys+2, minTokens))
+	r.tok.split(content, r.tokenLimit())
 	need, rerr := r.parse(content, req)
 	if need > 0 && rerr != nil {
 		// A refused storage command whose data block memcached would have
 		// read: skip the block too, without buffering it.
 		r.swallow = need
-		if key := r.tok.at(content, 1); req.Cmd == CmdSet && rerr == errTooLarge.get(req.NoReply) && validKey(key) {
-			req.Keys = append(req.Keys, key)
+		if rerr.Invalidate {
+			r.fillInvalidated(content, req)
 		}
 		return rerr
 	}
@@ -128,8 +131,24 @@ func (r *Reader) Read(req *Request) error {
 	if lineInBuf {
 		content = r.buf[lineStart : lineStart+len(content)]
 	}
-	r.tok.fill(content, req)
+	r.tok.fill(content, req, r.key64[:r.key64n])
 	return nil
+}
+
+// tokenLimit is how many tokens of a line split keeps.
+func (r *Reader) tokenLimit() int { return max(r.lim.MaxKeys+2, minTokens) }
+
+// fillInvalidated sets the key of a set or ms refused as too large, whose
+// old value the caller must delete: Keys[0] for a set (when the key is
+// valid), the whole request as for an accepted ms.
+func (r *Reader) fillInvalidated(line []byte, req *Request) {
+	if req.Cmd == CmdMs {
+		r.tok.fill(line, req, r.key64[:r.key64n])
+		return
+	}
+	if key := r.tok.at(line, 1); validKey(key) {
+		req.Keys = append(req.Keys, key)
+	}
 }
 
 // dropScratch releases scratch buffers grown beyond keepScratch by the

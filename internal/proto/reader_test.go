@@ -179,7 +179,7 @@ func TestReadRefusals(t *testing.T) {
 // change what is parsed: every wire case read whole, one byte at a time,
 // in halves and in 4000-byte chunks.
 func TestReadSplitReads(t *testing.T) {
-	for _, c := range wireCases {
+	for _, c := range allWireCases() {
 		t.Run(c.name, func(t *testing.T) {
 			want := readAll(strings.NewReader(c.in), Limits{})
 			for name, rd := range map[string]io.Reader{

@@ -13,6 +13,7 @@ var (
 	ReplyNotFound  = []byte("NOT_FOUND\r\n")
 	ReplyDeleted   = []byte("DELETED\r\n")
 	ReplyTouched   = []byte("TOUCHED\r\n")
+	ReplyMN        = []byte("MN\r\n")
 )
 
 // AppendStat appends the statistics line "STAT <name> <value>\r\n".

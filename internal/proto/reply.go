@@ -44,7 +44,10 @@ func NewReplyReader(rd io.Reader, maxItemSize int) *ReplyReader {
 // failure or, wrapping ErrMalformedReply, a reply that does not answer
 // cmd, including a value for a key not asked for (or out of the asked
 // order), which means the connection has lost track of which reply is
-// whose; either way the connection must be closed.
+// whose; either way the connection must be closed. A meta reply's status
+// is its code (StatusVA, StatusHD, ...); for CmdMn ReadReply reads every
+// reply up to and including "MN\r\n", the answer to quiet meta requests
+// followed by mn.
 func (r *ReplyReader) ReadReply(dst []byte, cmd Command, keys [][]byte, res *Result) (out []byte, err error) {
 	res.Status, res.Values = 0, res.Values[:0]
 	line, err := r.readLine()
@@ -54,6 +57,8 @@ func (r *ReplyReader) ReadReply(dst []byte, cmd Command, keys [][]byte, res *Res
 	switch {
 	case cmd.Retrieval():
 		return r.readValues(dst, line, cmd, keys, res)
+	case cmd.Meta():
+		return r.readMeta(dst, line, cmd, res)
 	case cmd == CmdStats:
 		return r.readStats(dst, line, res)
 	}

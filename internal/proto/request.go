@@ -8,16 +8,27 @@ type Request struct {
 	// Cmd is the request's verb.
 	Cmd Command
 	// Keys holds every key of a retrieval in client order, or the one key
-	// of a storage, delete, incr, decr or touch command; none for others.
+	// of a storage, delete, incr, decr, touch or meta command (for a meta
+	// command with the b flag, the decoded key: what memcached stores and
+	// routing hashes); none for others.
 	Keys [][]byte
 	// Args holds the tokens after the verb for commands without a key
 	// (flush_all, verbosity, stats, version, quit), without a final
-	// "noreply"; nil for the others, whose arguments are the typed fields.
+	// "noreply"; for a meta command, every token after the verb as sent
+	// (the key as sent, an ms's data length, then the flags), but for me
+	// only the key and a "b"; nil for the others, whose arguments are the
+	// typed fields.
 	Args [][]byte
 	// NoReply is set when the request ended in "noreply": the client wants
 	// no answer.
 	NoReply bool
-	// Data is a storage command's data block followed by "\r\n".
+	// Quiet is set when a meta command has the q flag: the client does
+	// not want its nominal reply (see QuietMode). Errors are still shown.
+	Quiet bool
+	// Base64Key is set when a meta command has the b flag: its key is
+	// base64, and Keys[0] holds it decoded.
+	Base64Key bool
+	// Data is a storage command's or an ms's data block followed by "\r\n".
 	Data []byte
 	// Flags is a storage command's client flags.
 	Flags uint32
@@ -38,9 +49,12 @@ func (r *Request) reset() {
 // AppendUpstream appends r as sent to a memcached node: the command line
 // normalised to single spaces and "\r\n", without "noreply" (so every
 // forwarded request gets exactly one reply, which the proxy drops for
-// noreply requests), then the data block for storage commands.
+// noreply requests), then the data block for storage commands. A meta
+// command keeps its flags but q (see QuietMode); mn is not sent upstream.
 func (r *Request) AppendUpstream(dst []byte) []byte {
 	switch {
+	case r.Cmd.Meta():
+		return r.appendMeta(dst)
 	case r.Cmd.Retrieval():
 		return r.AppendRetrieval(dst, r.Keys)
 	case r.Cmd.Storage():
@@ -97,4 +111,23 @@ func (r *Request) AppendRetrieval(dst []byte, keys [][]byte) []byte {
 		dst = append(dst, k...)
 	}
 	return append(dst, "\r\n"...)
+}
+
+// AppendInvalidate appends the request that deletes the old value of r, a
+// set or ms the Reader refused as too large (its Error has Invalidate),
+// and returns the command whose reply to read: memcached drops that value
+// so that a later read cannot see it stale. An ms's key may be binary, so
+// it is deleted with md and the key as the client sent it.
+func (r *Request) AppendInvalidate(dst []byte) ([]byte, Command) {
+	if r.Cmd == CmdMs {
+		dst = append(dst, "md "...)
+		dst = append(dst, r.Args[0]...)
+		if r.Base64Key {
+			dst = append(dst, " b"...)
+		}
+		return append(dst, "\r\n"...), CmdMd
+	}
+	dst = append(dst, "delete "...)
+	dst = append(dst, r.Keys[0]...)
+	return append(dst, "\r\n"...), CmdDelete
 }

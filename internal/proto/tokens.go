@@ -1,8 +1,8 @@
 package proto
 
 // minTokens is the most tokens any command but a retrieval or stats may
-// have and still be valid, plus one to tell "too many".
-const minTokens = 8
+// have and still be valid, plus one to tell "too many": a meta command's.
+const minTokens = maxMetaTokens + 1
 
 // span is a token's place in its line.
 type span struct{ start, end int }
@@ -61,8 +61,12 @@ func (t *tokens) shrink() {
 }
 
 // fill sets req's Keys and Args from line, whose command req.Cmd has been
-// validated.
-func (t *tokens) fill(line []byte, req *Request) {
+// validated. key64 holds the decoded key of a meta command with the b flag.
+func (t *tokens) fill(line []byte, req *Request, key64 []byte) {
+	if req.Cmd.Meta() {
+		t.fillMeta(line, req, key64)
+		return
+	}
 	switch req.Cmd {
 	case CmdGet, CmdGets, CmdGat, CmdGats:
 		first := 1
