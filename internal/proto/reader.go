@@ -140,14 +140,16 @@ func (r *Reader) tokenLimit() int { return max(r.lim.MaxKeys+2, minTokens) }
 
 // fillInvalidated sets the key of a set or ms refused as too large, whose
 // old value the caller must delete: Keys[0] for a set (when the key is
-// valid), the whole request as for an accepted ms.
+// valid), the whole request as for an accepted ms. memcached keeps the old
+// value of the other storage commands.
 func (r *Reader) fillInvalidated(line []byte, req *Request) {
-	if req.Cmd == CmdMs {
+	switch req.Cmd {
+	case CmdMs:
 		r.tok.fill(line, req, r.key64[:r.key64n])
-		return
-	}
-	if key := r.tok.at(line, 1); validKey(key) {
-		req.Keys = append(req.Keys, key)
+	case CmdSet:
+		if key := r.tok.at(line, 1); validKey(key) {
+			req.Keys = append(req.Keys, key)
+		}
 	}
 }
 

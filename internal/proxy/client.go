@@ -33,6 +33,8 @@ const (
 type pending struct {
 	kind    replyKind
 	noreply bool
+	quiet   proto.Quiet   // what a quiet meta request's reply hides
+	cmd     proto.Command // the client's command, for metrics
 	local   []byte
 	op      *upstream.Op
 	node    *node
@@ -153,7 +155,7 @@ func (c *clientConn) readBatch() bool {
 			}
 			c.owe(pending{kind: replyLocal, local: pe.Reply})
 			if pe.Invalidate && len(c.req.Keys) == 1 {
-				c.invalidate(c.req.Keys[0])
+				c.invalidate(&c.req)
 			}
 			if pe.Close {
 				c.owe(pending{kind: replyClose})
@@ -240,12 +242,12 @@ func (c *clientConn) write(pr *pending) {
 		}
 	case replySingle:
 		c.await(pr.op)
-		pr.node.observe(pr.op)
+		pr.node.observe(pr.cmd, pr.op)
 		if !pr.noreply {
 			if pr.op.Err != nil {
 				c.reply(pr.op.Err.Reply)
 			} else {
-				c.reply(pr.op.Reply)
+				c.reply(pr.quiet.Visible(pr.op.Status, pr.op.Reply))
 			}
 		}
 		putOp(pr.op)
@@ -256,7 +258,7 @@ func (c *clientConn) write(pr *pending) {
 		c.writeBroadcast(pr.multi, pr.noreply)
 		putMulti(pr.multi)
 	case replyCopies:
-		c.writeCopies(pr.multi, pr.noreply)
+		c.writeCopies(pr)
 		putMulti(pr.multi)
 	case replyWalk:
 		c.writeWalk(pr.walk)

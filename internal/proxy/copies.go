@@ -10,9 +10,9 @@ import (
 	"hashproxy/internal/upstream"
 )
 
-// writeHomes sends a write (storage, cas, delete, touch, incr, decr) to its
-// key's homes: every replica home, and for delete and touch the warm-up
-// homes too, so that a backfill cannot bring back what was deleted. The
+// writeHomes sends a write (storage, cas, delete, touch, incr, decr, ms,
+// md, ma) to its key's homes: every replica home, and for delete, md and
+// touch the warm-up homes too, so that a backfill cannot bring back what was deleted. The
 // client gets the first home's reply. cas goes to the first home only;
 // when it answers STORED, the same value is set on the other replica
 // homes.
@@ -23,7 +23,7 @@ func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 	}
 	r.homesOf(&c.homes, req.Keys[0])
 	targets := c.homes.nodes[:c.homes.replicas]
-	if req.Cmd == proto.CmdDelete || req.Cmd == proto.CmdTouch {
+	if req.Cmd == proto.CmdDelete || req.Cmd == proto.CmdTouch || req.Cmd == proto.CmdMd {
 		targets = c.homes.nodes
 	}
 	if len(targets) == 1 {
@@ -44,11 +44,11 @@ func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 			req.Cmd = proto.CmdCas
 			continue
 		}
-		op.Cmd = req.Cmd
+		op.Cmd = req.ReplyCommand()
 		op.Req = req.AppendUpstream(op.Req)
 		n.srv.Do(op, c.affinity)
 	}
-	c.owe(pending{kind: replyCopies, multi: m, noreply: req.NoReply})
+	c.owe(pending{kind: replyCopies, cmd: req.Cmd, multi: m, noreply: req.NoReply, quiet: req.QuietMode()})
 }
 
 // writeCopies writes the first home's reply to a write sent to several
@@ -56,8 +56,10 @@ func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 // the replica homes. A delete or touch that the first home answers
 // NOT_FOUND gets another home's DELETED or TOUCHED instead: during a
 // warm-up window the key may still be at its old home, where reads find
-// it.
-func (c *clientConn) writeCopies(m *multiGet, noreply bool) {
+// it; so does an md answered NF, with another home's HD. A quiet meta
+// write shows what pr.quiet leaves of the reply.
+func (c *clientConn) writeCopies(pr *pending) {
+	m := pr.multi
 	first := m.ops[0]
 	c.await(first)
 	sent := len(m.ops)
@@ -71,32 +73,37 @@ func (c *clientConn) writeCopies(m *multiGet, noreply bool) {
 		}
 	}
 	reply, awaited := first, 1
-	if (first.Cmd == proto.CmdDelete || first.Cmd == proto.CmdTouch) && first.Err == nil && first.Status == proto.StatusNotFound {
+	deleteOrTouch := first.Cmd == proto.CmdDelete || first.Cmd == proto.CmdTouch
+	if first.Err == nil && (deleteOrTouch && first.Status == proto.StatusNotFound || first.Cmd == proto.CmdMd && first.Status == proto.StatusNF) {
 		for ; awaited < sent; awaited++ {
 			c.await(m.ops[awaited])
 		}
 		for _, op := range m.ops[1:sent] {
-			if op.Err == nil && (op.Status == proto.StatusDeleted || op.Status == proto.StatusTouched) {
+			if op.Err == nil && (op.Status == proto.StatusDeleted || op.Status == proto.StatusTouched || op.Cmd == proto.CmdMd && op.Status == proto.StatusHD) {
 				reply = op
 				break
 			}
 		}
 	}
-	if !noreply {
+	if !pr.noreply {
 		if reply.Err != nil {
 			c.reply(reply.Err.Reply)
 		} else {
-			c.reply(reply.Reply)
+			c.reply(pr.quiet.Visible(reply.Status, reply.Reply))
 		}
 	}
-	m.nodes[0].observe(first)
+	m.nodes[0].observe(pr.cmd, first)
 	for j := 1; j < sent; j++ {
 		op := m.ops[j]
 		if j >= awaited {
 			c.await(op)
 		}
 		n := m.nodes[j]
-		n.observe(op)
+		cmd := pr.cmd
+		if cmd == proto.CmdCas {
+			cmd = proto.CmdSet // a cas's copies are sets
+		}
+		n.observe(cmd, op)
 		if j < m.replicas && (op.Err != nil || op.Status.IsError()) {
 			n.m.Homes.ReplicaWriteFailures.Add(1)
 			n.logCopyFailure(c.p.log, op)

@@ -31,34 +31,44 @@ func (c *clientConn) dispatch(req *proto.Request) bool {
 	case proto.CmdQuit:
 		c.owe(pending{kind: replyClose})
 		return false
+	case proto.CmdMn:
+		// Replies are written in request order, so MN follows every reply
+		// owed before it: the end of a pipeline of quiet meta requests,
+		// whichever nodes they went to.
+		c.owe(pending{kind: replyLocal, local: proto.ReplyMN})
+	case proto.CmdMg, proto.CmdMe:
+		// Meta reads go to the key's first home, the ring owner.
+		c.forward(req, c.p.routes.Load().pick(req.Keys[0]))
 	default:
 		c.writeHomes(req, c.p.routes.Load())
 	}
 	return true
 }
 
-// forward sends req unchanged (but for noreply) to node n.
+// forward sends req unchanged (but for noreply) to node n. A meta request
+// with the q flag goes as req.AppendUpstream sends it, and the client sees
+// only what req.QuietMode leaves of the reply.
 func (c *clientConn) forward(req *proto.Request, n *node) {
 	op := getOp()
-	op.Cmd = req.Cmd
+	op.Cmd = req.ReplyCommand()
 	op.Req = req.AppendUpstream(op.Req)
 	if req.Cmd.Retrieval() {
 		op.SetKeys(req.Keys)
 	}
 	n.srv.Do(op, c.affinity)
-	c.owe(pending{kind: replySingle, op: op, node: n, noreply: req.NoReply})
+	c.owe(pending{kind: replySingle, cmd: req.Cmd, op: op, node: n, noreply: req.NoReply, quiet: req.QuietMode()})
 }
 
-// invalidate deletes key on every one of its homes, dropping the replies,
-// as memcached drops the old value of an item it refused as too large.
-func (c *clientConn) invalidate(key []byte) {
-	c.p.routes.Load().homesOf(&c.homes, key)
+// invalidate deletes the key of req, a set or ms refused as too large, on
+// every one of its homes, dropping the replies, as memcached drops the old
+// value of an item it refused as too large.
+func (c *clientConn) invalidate(req *proto.Request) {
+	c.p.routes.Load().homesOf(&c.homes, req.Keys[0])
 	for _, n := range c.homes.nodes {
 		op := getOp()
-		op.Cmd = proto.CmdDelete
-		op.Req = append(append(append(op.Req, "delete "...), key...), "\r\n"...)
+		op.Req, op.Cmd = req.AppendInvalidate(op.Req)
 		n.srv.Do(op, c.affinity)
-		c.owe(pending{kind: replySingle, op: op, node: n, noreply: true})
+		c.owe(pending{kind: replySingle, cmd: op.Cmd, op: op, node: n, noreply: true})
 	}
 }
 
@@ -120,7 +130,7 @@ func (c *clientConn) writeBroadcast(m *multiGet, noreply bool) {
 	var failure []byte
 	for i, op := range m.ops {
 		c.await(op)
-		m.nodes[i].observe(op)
+		m.nodes[i].observe(op.Cmd, op)
 		switch {
 		case failure != nil:
 		case op.Err != nil:

@@ -10,7 +10,7 @@ import (
 // the others it answers itself (see dispatch).
 func forwarded(c proto.Command) bool {
 	switch c {
-	case proto.CmdVersion, proto.CmdVerbosity, proto.CmdStats, proto.CmdQuit:
+	case proto.CmdVersion, proto.CmdVerbosity, proto.CmdStats, proto.CmdQuit, proto.CmdMn:
 		return false
 	}
 	return true

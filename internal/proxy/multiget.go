@@ -106,7 +106,7 @@ func (c *clientConn) writeMulti(m *multiGet) {
 	var failure []byte
 	for j, op := range m.ops {
 		c.await(op)
-		m.nodes[j].observe(op)
+		m.nodes[j].observe(op.Cmd, op)
 		switch {
 		case op.Err != nil:
 			failed++

@@ -51,20 +51,24 @@ func serverName(s config.Server) string {
 // hashproxy_upstream_connections at scrape time.
 func (n *node) connections() int { return n.srv.Stat().Connections }
 
-// observe records a completed request in the node's metrics: a retrieval
-// counts once per key asked, and its hits and misses from its parsed reply.
-func (n *node) observe(op *upstream.Op) {
-	retrieval := op.Cmd.Retrieval()
+// observe records a completed request of command cmd in the node's
+// metrics: a retrieval counts once per key asked, and its hits and misses
+// from its parsed reply. cmd is the client's command, which is op.Cmd but
+// for a quiet ma, read as an mn's reply. An mg counts as a get: a hit when
+// the node found the item (VA or HD), a miss when not (EN), even when the q
+// flag hid the miss from the client.
+func (n *node) observe(cmd proto.Command, op *upstream.Op) {
+	retrieval := cmd.Retrieval()
 	if retrieval {
-		n.m.Requests[commandIndex[op.Cmd]].Add(uint64(len(op.Keys)))
+		n.m.Requests[commandIndex[cmd]].Add(uint64(len(op.Keys)))
 	} else {
-		n.m.Requests[commandIndex[op.Cmd]].Add(1)
+		n.m.Requests[commandIndex[cmd]].Add(1)
 	}
 	if op.Err != nil {
 		n.m.Errors[op.Err.Kind].Add(1)
 		return
 	}
-	n.m.Duration(commandIndex[op.Cmd]).Observe(time.Since(op.Start).Seconds())
+	n.m.Duration(commandIndex[cmd]).Observe(time.Since(op.Start).Seconds())
 	switch {
 	case retrieval:
 		if op.Status != proto.StatusEnd {
@@ -73,11 +77,18 @@ func (n *node) observe(op *upstream.Op) {
 		hits, misses := uint64(len(op.Values)), uint64(len(op.Keys)-len(op.Values))
 		n.m.Hits.Add(hits)
 		n.m.Misses.Add(misses)
-		if op.Cmd == proto.CmdGat || op.Cmd == proto.CmdGats {
+		if cmd == proto.CmdGat || cmd == proto.CmdGats {
 			n.touch.gatHits.Add(hits)
 			n.touch.gatMisses.Add(misses)
 		}
-	case op.Cmd == proto.CmdTouch:
+	case cmd == proto.CmdMg:
+		switch op.Status {
+		case proto.StatusVA, proto.StatusHD:
+			n.m.Hits.Add(1)
+		case proto.StatusEN:
+			n.m.Misses.Add(1)
+		}
+	case cmd == proto.CmdTouch:
 		switch op.Status {
 		case proto.StatusTouched:
 			n.touch.hits.Add(1)

@@ -184,7 +184,7 @@ func (c *clientConn) collect(w *walk, j int) {
 	op := w.ops[j]
 	n := w.opNode[j]
 	c.await(op)
-	n.observe(op)
+	n.observe(op.Cmd, op)
 	if op.Err != nil || op.Status != proto.StatusEnd {
 		if w.failed < 0 {
 			w.failed = j
