@@ -75,7 +75,8 @@ type statCounts struct {
 }
 
 // add adds node n's counters. Requests count keys for retrievals; gat and
-// gats go to the touch counters, as memcached books them.
+// gats go to the touch counters, as memcached books them. mg counts as a
+// get, ms as a set and md as a delete; ma and me are in no stat.
 func (c *statCounts) add(n *node) {
 	requests := func(cmds ...proto.Command) int64 {
 		var sum uint64
@@ -84,11 +85,11 @@ func (c *statCounts) add(n *node) {
 		}
 		return int64(sum)
 	}
-	c.get += requests(proto.CmdGet, proto.CmdGets)
-	c.set += requests(proto.CmdSet, proto.CmdAdd, proto.CmdReplace, proto.CmdAppend, proto.CmdPrepend, proto.CmdCas)
+	c.get += requests(proto.CmdGet, proto.CmdGets, proto.CmdMg)
+	c.set += requests(proto.CmdSet, proto.CmdAdd, proto.CmdReplace, proto.CmdAppend, proto.CmdPrepend, proto.CmdCas, proto.CmdMs)
 	c.touch += requests(proto.CmdTouch, proto.CmdGat, proto.CmdGats)
 	c.flush += requests(proto.CmdFlushAll)
-	c.del += requests(proto.CmdDelete)
+	c.del += requests(proto.CmdDelete, proto.CmdMd)
 	c.incr += requests(proto.CmdIncr)
 	c.decr += requests(proto.CmdDecr)
 	t := &n.touch
