@@ -215,3 +215,37 @@ func TestMetaQuietPipelineSameAsMemcached(t *testing.T) {
 		{"300 keys twice", quietPipeline(300) + quietPipeline(300)},
 	})
 }
+
+// TestMetaReplicaWrites runs meta writes through a pool keeping 2 copies
+// of each key: quiet ms, md and ma reach both replica homes and no other
+// node, and the client sees exactly what one memcached shows.
+func TestMetaReplicaWrites(t *testing.T) {
+	tp := startProxy(t, 3, replicated)
+	var req, want strings.Builder
+	for i := range 20 {
+		k := "mcopy:" + strconv.Itoa(i)
+		req.WriteString("ms " + k + " 2 q F3\r\nv" + strconv.Itoa(i%10) + "\r\nms " + k + " 1 MA q\r\n+\r\n")
+		req.WriteString("ms n" + k + " 1\r\n5\r\nma n" + k + " q\r\nma n" + k + " v\r\n")
+		want.WriteString("HD\r\nVA 1\r\n7\r\n")
+		if i%2 == 0 {
+			req.WriteString("md n" + k + " q\r\nmd n" + k + " q\r\n")
+			want.WriteString("NF\r\n")
+		}
+	}
+	req.WriteString("mn\r\n")
+	want.WriteString("MN\r\n")
+	if got := string(exchange(t, tp.addr, []byte(req.String()))); got != want.String() {
+		t.Fatalf("got %q\nwant %q", clipString(got, 300), clipString(want.String(), 300))
+	}
+	for i := range 20 {
+		k := "mcopy:" + strconv.Itoa(i)
+		homes := homesOfKey(tp, k, 2)
+		for node := range 3 {
+			if node == homes[0] || node == homes[1] {
+				hasValue(t, tp, node, k, "v"+strconv.Itoa(i%10)+"+", 3)
+			} else if got := string(exchange(t, tp.nodes[node].Addr, []byte("mg "+k+" v\r\n"))); got != "EN\r\n" {
+				t.Fatalf("%s on node %d, not a home: %q", k, node, got)
+			}
+		}
+	}
+}
