@@ -24,13 +24,24 @@ type Config struct {
 	lines map[string]int
 }
 
-// Admin configures the admin HTTP listener (/metrics, /healthz, /readyz).
+// Admin configures the admin HTTP listener (/metrics, /healthz, /readyz,
+// the status page and its JSON).
 type Admin struct {
 	// Listen is the "host:port" to serve on; "" turns the listener off.
 	Listen string
 	// Pprof adds the net/http/pprof handlers under /debug/pprof/.
 	Pprof bool
+	// HotKeys is HotKeysOn (count the keys requested most and show them),
+	// HotKeysHashed (show each key's hash instead) or HotKeysOff.
+	HotKeys string
 }
+
+// The values of Admin.HotKeys.
+const (
+	HotKeysOn     = "on"
+	HotKeysHashed = "hashed"
+	HotKeysOff    = "off"
+)
 
 // Log configures logging.
 type Log struct {

@@ -44,7 +44,7 @@ const (
 // Default returns a configuration with every default set and no pools.
 func Default() Config {
 	return Config{
-		Admin: Admin{Listen: DefaultAdminListen},
+		Admin: Admin{Listen: DefaultAdminListen, HotKeys: HotKeysOn},
 		Log:   Log{Level: "info", Format: "console"},
 	}
 }

@@ -159,8 +159,10 @@ func (d *decoder) admin(m *yaml.Node, a *Admin) {
 			d.str(e, "", &a.Listen)
 		case "pprof":
 			d.boolean(e, "", &a.Pprof)
+		case "hot_keys":
+			d.str(e, "", &a.HotKeys)
 		default:
-			d.problem(e.knode, "", "admin: unknown key %q (want listen, pprof)", key)
+			d.problem(e.knode, "", "admin: unknown key %q (want listen, pprof, hot_keys)", key)
 		}
 	}
 }

@@ -70,6 +70,7 @@ func TestParseNative(t *testing.T) {
 	src := `admin:
   listen: ""
   pprof: true
+  hot_keys: hashed
 log:
   level: debug
   format: json
@@ -96,7 +97,7 @@ pools:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Admin != (Admin{Listen: "", Pprof: true}) || cfg.Log != (Log{Level: "debug", Format: "json"}) {
+	if cfg.Admin != (Admin{Listen: "", Pprof: true, HotKeys: HotKeysHashed}) || cfg.Log != (Log{Level: "debug", Format: "json"}) {
 		t.Errorf("admin/log: got %+v %+v", cfg.Admin, cfg.Log)
 	}
 	if len(cfg.Pools) != 2 || cfg.Pools[0].Name != "b" || cfg.Pools[1].Name != "a" {
@@ -232,10 +233,11 @@ func TestParseProblems(t *testing.T) {
 		{"dup listen wildcard", "a:\n  listen: 0.0.0.0:5\n" + servers + "b:\n  listen: 127.0.0.1:5\n" + servers, `f:6: pool "b": listen: 127.0.0.1:5 is also the listen address of pool "a"`},
 		{"native unknown top", "pools:\n  a:\n    servers: [127.0.0.1:1]\nlogs: {}\n", `f:4: unknown top-level key "logs" (want admin, log, pools)`},
 		{"native no pools", "pools: {}\n", `f:1: no pools`},
-		{"native admin key", "admin:\n  port: 1\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin: unknown key "port" (want listen, pprof)`},
+		{"native admin key", "admin:\n  port: 1\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin: unknown key "port" (want listen, pprof, hot_keys)`},
 		{"native admin listen", "admin:\n  listen: nowhere\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: "nowhere": missing port in address`},
 		{"native admin clash", "admin:\n  listen: 127.0.0.1:22122\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: 127.0.0.1:22122 is also the listen address of pool "a"`},
 		{"native admin list", "admin:\n  listen: [a]\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: must be a single value`},
+		{"native admin hot keys", "admin:\n  hot_keys: yes\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.hot_keys: "yes" is not one of on, hashed, off`},
 		{"native log level", "log:\n  level: trace\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: log.level: "trace" is not one of debug, info, warn, error`},
 		{"native log format", "log:\n  format: xml\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: log.format: "xml" is not one of console, json`},
 		{"native log key", "log:\n  color: true\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: log: unknown key "color" (want level, format)`},
@@ -310,5 +312,25 @@ func TestParseServerOrder(t *testing.T) {
 		if got := cfg.Pools[0].ServerOrder; got != tc.want {
 			t.Errorf("%s: server_order %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestParseHotKeys: on and off are plain words here, not YAML 1.1 booleans.
+func TestParseHotKeys(t *testing.T) {
+	for _, v := range []string{HotKeysOn, HotKeysHashed, HotKeysOff} {
+		cfg, err := Parse("f", []byte("admin:\n  hot_keys: "+v+"\npools:\n  a:\n    servers: [127.0.0.1:1]\n"))
+		if err != nil {
+			t.Fatalf("hot_keys: %s: %v", v, err)
+		}
+		if cfg.Admin.HotKeys != v {
+			t.Errorf("hot_keys: %s parsed as %q", v, cfg.Admin.HotKeys)
+		}
+	}
+	cfg, err := Parse("f", []byte("pools:\n  a:\n    servers: [127.0.0.1:1]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Admin.HotKeys != HotKeysOn {
+		t.Errorf("hot_keys default %q, want on", cfg.Admin.HotKeys)
 	}
 }

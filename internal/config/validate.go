@@ -51,6 +51,9 @@ func (c *Config) Validate() error {
 			v.add("", []string{"admin", "listen"}, "admin.listen: %s", msg)
 		}
 	}
+	if !slices.Contains([]string{HotKeysOn, HotKeysHashed, HotKeysOff}, c.Admin.HotKeys) {
+		v.add("", []string{"admin", "hot_keys"}, "admin.hot_keys: %q is not one of on, hashed, off", c.Admin.HotKeys)
+	}
 	v.listeners()
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		v.add("", []string{"log", "level"}, "log.level: %q is not one of debug, info, warn, error", c.Log.Level)
