@@ -244,7 +244,7 @@ func (o *serveOptions) reload(ctx context.Context, log *zap.Logger, src *discove
 	log.Info(why+": reloading the configuration", zap.String("config", o.configPath))
 	cfg, err := load()
 	if err != nil {
-		met.ConfigReload(false)
+		met.ConfigReload(err)
 		log.Error("configuration reload rejected, the running configuration stays", zap.Error(err))
 		return running
 	}

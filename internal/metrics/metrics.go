@@ -77,6 +77,11 @@ type Metrics struct {
 	mu      sync.Mutex // guards servers, pools and each Server's countConns
 	servers map[serverKey]*Server
 	pools   map[string]*Pool
+
+	events   eventLog
+	readings readings
+	build    BuildInfo
+	start    time.Time
 }
 
 // New creates hashproxy's collectors and registers them on reg, together
@@ -88,6 +93,8 @@ func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 	serverLabels := []string{labelPool, labelServer}
 	m := &Metrics{
 		labels: labels,
+		build:  build,
+		start:  time.Now(),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "upstream_request_duration_seconds",
 			Help:                            "Time from queueing a request for a memcached node to reading its complete response, by command.",
@@ -143,11 +150,14 @@ func New(reg *prometheus.Registry, build BuildInfo, labels Labels) *Metrics {
 	return m
 }
 
-// ConfigReload counts one configuration reload, successful or not.
-func (m *Metrics) ConfigReload(ok bool) {
-	if ok {
+// ConfigReload counts one configuration reload and records it as an
+// event: successful when err is nil, else failed for err.
+func (m *Metrics) ConfigReload(err error) {
+	if err == nil {
 		m.reloadSuccess.Inc()
+		m.RecordEvent(Event{Kind: EventReload, Result: ResultSuccess})
 		return
 	}
 	m.reloadFailure.Inc()
+	m.RecordEvent(Event{Kind: EventReload, Result: ResultFailure, Message: err.Error()})
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"runtime"
 	"strings"
 	"sync"
@@ -268,9 +269,9 @@ hashproxy_config_reloads_total{result="success"} 0
 `), "hashproxy_config_reloads_total"); err != nil {
 		t.Fatalf("before any reload: %v", err)
 	}
-	m.ConfigReload(true)
-	m.ConfigReload(true)
-	m.ConfigReload(false)
+	m.ConfigReload(nil)
+	m.ConfigReload(nil)
+	m.ConfigReload(errors.New("bad config"))
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(head+`hashproxy_config_reloads_total{result="failure"} 1
 hashproxy_config_reloads_total{result="success"} 2
 `), "hashproxy_config_reloads_total"); err != nil {
@@ -325,7 +326,7 @@ func TestConcurrentUse(t *testing.T) {
 				m.Pool("main").BytesIn.Add(10)
 				if i%50 == 0 {
 					m.RemoveServer("other", "x")
-					m.ConfigReload(true)
+					m.ConfigReload(nil)
 				}
 			}
 		}()

@@ -50,7 +50,7 @@ const removedPoolDrain = 10 * time.Second
 // by the caller.
 func (px *Proxy) Reload(cfg *config.Config) error {
 	sum, err := px.reload(cfg)
-	px.opts.Metrics.ConfigReload(err == nil)
+	px.opts.Metrics.ConfigReload(err)
 	if err != nil {
 		return err
 	}
