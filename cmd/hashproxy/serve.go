@@ -20,6 +20,7 @@ import (
 	"hashproxy/internal/filewatch"
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/proxy"
+	"hashproxy/internal/statuspage"
 )
 
 // serveOptions are the flags of `hashproxy serve`.
@@ -161,7 +162,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 	if cfg, err = src.Resolve(ctx, cfg); err != nil {
 		return err
 	}
-	if px, err = proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met}); err != nil {
+	if px, err = proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met, HotKeys: cfg.Admin.HotKeys}); err != nil {
 		return err
 	}
 	if err := px.Start(); err != nil {
@@ -198,6 +199,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 			return fmt.Errorf("admin listener: %w", err)
 		}
 		admin = metrics.NewAdmin(reg, px.Ready, cfg.Admin.Pprof, log.Named("admin"))
+		admin.ServeStatus(met, px, statuspage.HTML())
 		log.Info("admin listening", zap.String("listen", ln.Addr().String()))
 		go func() { adminErr <- admin.Serve(ln) }()
 	}

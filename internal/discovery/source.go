@@ -93,7 +93,7 @@ func (s *Source) Reload(ctx context.Context, file *config.Config) (*config.Confi
 	defer s.mu.Unlock()
 	found, err := s.resolveAll(ctx, file)
 	if err != nil {
-		s.opts.Metrics.ConfigReload(false)
+		s.opts.Metrics.ConfigReload(err)
 		return nil, err
 	}
 	cfg := fill(file, found)

@@ -10,6 +10,11 @@ import (
 // dispatch routes one parsed request and queues its pending reply. It
 // returns false when the connection must stop reading (quit).
 func (c *clientConn) dispatch(req *proto.Request) bool {
+	if hot := c.p.hot; hot != nil {
+		for _, k := range req.Keys {
+			hot.Sample(k)
+		}
+	}
 	switch req.Cmd {
 	case proto.CmdGet, proto.CmdGets, proto.CmdGat, proto.CmdGats:
 		c.retrieve(req)

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"go.uber.org/zap"
+
+	"hashproxy/internal/metrics"
 )
 
 // liveRoutes builds the routing table of pc: over every node, or with
@@ -29,11 +31,20 @@ func (p *pool) nodeStateChanged(n *node, up bool) {
 	if !pc.has(n.srv) {
 		return
 	}
+	ev := metrics.Event{Kind: metrics.EventNodeDown, Pool: p.name, Server: n.name}
 	if up {
 		n.m.Up.Set(1)
+		ev.Kind = metrics.EventNodeUp
 	} else {
 		n.m.Up.Set(0)
 	}
+	if pc.cfg.AutoEjectHosts {
+		ev.Message = "ejected from the ring"
+		if up {
+			ev.Message = "back in the ring"
+		}
+	}
+	p.met.RecordEvent(ev)
 	if !pc.cfg.AutoEjectHosts {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/hotkeys"
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/proto"
 	"hashproxy/internal/ring"
@@ -21,6 +22,8 @@ type pool struct {
 	m     *metrics.Pool
 	met   *metrics.Metrics
 	stats *localStats
+	// hot counts the keys requested most; nil when hot keys are off.
+	hot *hotkeys.Tracker
 
 	// conf is the pool's settings and nodes, replaced as a whole by a
 	// reload; routes is the routing table requests read, lock-free.
@@ -71,8 +74,9 @@ func (pc *poolConf) has(srv *upstream.Server) bool {
 
 // newPool starts the pool's upstream servers and routes over full, the
 // ring of cfg's servers (see PoolRing); Start or a reload starts accepting.
-func newPool(cfg config.Pool, full *ring.Ring, log *zap.Logger, met *metrics.Metrics, st *localStats) *pool {
+func newPool(cfg config.Pool, full *ring.Ring, log *zap.Logger, met *metrics.Metrics, st *localStats, hot *hotkeys.Tracker) *pool {
 	p := &pool{
+		hot:     hot,
 		name:    cfg.Name,
 		log:     log.With(zap.String("pool", cfg.Name)),
 		m:       met.Pool(cfg.Name),

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/hotkeys"
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/ring"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics receives per-pool and per-node metrics; required.
 	Metrics *metrics.Metrics
+	// HotKeys is config.HotKeysOn or config.HotKeysHashed to count each
+	// pool's hot keys (see HotKeys); "" or config.HotKeysOff does not.
+	HotKeys string
 }
 
 // Proxy serves every pool of a configuration.
@@ -73,7 +77,11 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 
 // newPool starts a pool of px.
 func (px *Proxy) newPool(pc config.Pool, full *ring.Ring) *pool {
-	return newPool(pc, full, px.log, px.opts.Metrics, newLocalStats(px.opts.Version))
+	var hot *hotkeys.Tracker
+	if px.opts.HotKeys == config.HotKeysOn || px.opts.HotKeys == config.HotKeysHashed {
+		hot = hotkeys.New(hotkeys.Options{})
+	}
+	return newPool(pc, full, px.log, px.opts.Metrics, newLocalStats(px.opts.Version), hot)
 }
 
 // Start listens on every pool's address and starts accepting clients. On
