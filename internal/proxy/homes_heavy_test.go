@@ -65,8 +65,9 @@ func readHeavy(t *testing.T, addr string) int {
 // TestHomesWarmRingChange is the warm ring change: three nodes
 // hold 20,000 keys; a reload to a fourth node (or a node replaced by a new
 // address with a new name, or a node removed while it still runs) with a
-// 60s window costs no miss; without a window about a quarter (a third)
-// miss.
+// 60s window costs no miss, and the moved keys, copied on that read, are
+// found on their new homes the next time; without a window about a
+// quarter (a third) miss.
 func TestHomesWarmRingChange(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20,000 keys over real memcached processes")
@@ -113,8 +114,19 @@ func TestHomesWarmRingChange(t *testing.T) {
 					if misses != 0 {
 						t.Errorf("warm-up %v: %d of %d keys missed, want 0", warmup, misses, heavyKeys)
 					}
+					// The moved keys were copied to their new homes: read
+					// again, they hit there, and no old home is read.
+					fallbacks := gathered(t, tp.reg, "hashproxy_fallback_hits_total", nil)
+					if misses := readHeavy(t, tp.addr); misses != 0 {
+						t.Errorf("second read: %d misses", misses)
+					}
+					if more := gathered(t, tp.reg, "hashproxy_fallback_hits_total", nil) - fallbacks; more != 0 {
+						t.Errorf("second read: %v keys still read from an old home", more)
+					}
+					t.Logf("%v of %d keys were read from their old home, then copied", fallbacks, heavyKeys)
 					continue
 				}
+				t.Logf("without warm-up %d of %d keys missed", misses, heavyKeys)
 				if share := float64(misses) / heavyKeys; share < ch.cold[0] || share > ch.cold[1] {
 					t.Errorf("no warm-up: %.3f of the keys missed, want between %.2f and %.2f", share, ch.cold[0], ch.cold[1])
 				}
@@ -126,7 +138,8 @@ func TestHomesWarmRingChange(t *testing.T) {
 // TestHomesReplicatedNodeLoss is the replicated pool: two copies
 // over four nodes hold 20,000 keys. With every node up each read reaches
 // one node; with one node stopped (SIGSTOP), and then killed and started
-// empty on its port, every key stays readable with no miss and no error.
+// empty on its port, every key stays readable with no miss and no error;
+// once it is back, its keys are copied to it on read.
 // Once the stopped node is ejected, gets then cas works on keys whose first
 // home it was (without ejection their writes fail, as without copies).
 func TestHomesReplicatedNodeLoss(t *testing.T) {
@@ -175,6 +188,17 @@ func TestHomesReplicatedNodeLoss(t *testing.T) {
 			testenv.RestartMemcached(t, victim)
 			if misses := readHeavy(t, tp.addr); misses != 0 {
 				t.Errorf("node restarted empty: %d misses", misses)
+			}
+			// Once it is back, its keys were copied to it on read: reading
+			// them again reaches it alone.
+			waitFor(t, 10*time.Second, "the restarted node serves", func() bool { return tp.px.pools[0].conf.Load().nodes[lost].srv.Up() })
+			readHeavy(t, tp.addr)
+			fallbacks := gathered(t, tp.reg, "hashproxy_fallback_hits_total", nil)
+			if misses := readHeavy(t, tp.addr); misses != 0 {
+				t.Errorf("after the backfill: %d misses", misses)
+			}
+			if more := gathered(t, tp.reg, "hashproxy_fallback_hits_total", nil) - fallbacks; more != 0 {
+				t.Errorf("after the backfill: %v reads still answered by a second home", more)
 			}
 		})
 	}

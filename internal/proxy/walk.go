@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"sync"
+	"time"
 
 	"hashproxy/internal/metrics"
 	"hashproxy/internal/proto"
@@ -31,8 +32,10 @@ type walk struct {
 	opNode  []*node  // opNode[j] was asked ops[j]
 	opKeys  [][]int  // opKeys[j] are the indexes of the keys ops[j] asks for, in order
 	scratch [][]byte // the keys of the request being built
-	failed  int      // the index of the first op that failed, or -1
-	ended   bool     // some home answered with END: the client gets hits and END
+	fill    backfills
+	maxTTL  int64 // backfill_max_ttl, in seconds
+	failed  int   // the index of the first op that failed, or -1
+	ended   bool  // some home answered with END: the client gets hits and END
 }
 
 // valueRef is where a key's value is: ops[op].Values[value]; op is -1
@@ -72,6 +75,7 @@ func (c *clientConn) startWalk(req *proto.Request, r *routes) {
 		w.hit = append(w.hit, valueRef{op: -1})
 	}
 	w.failed, w.ended = -1, false
+	w.maxTTL = int64(c.p.conf.Load().cfg.BackfillMaxTTL / time.Second)
 	w.sendRound(c.affinity)
 	c.owe(pending{kind: replyWalk, walk: w})
 }
@@ -98,6 +102,7 @@ func putWalk(w *walk) {
 	clear(w.opNode)
 	w.opNode = w.opNode[:0]
 	clear(w.scratch)
+	clear(w.fill.adds)
 	if cap(w.keyBuf) > maxPooledBuf {
 		w.keyBuf = nil
 	}
@@ -146,8 +151,9 @@ func (w *walk) sendRound(affinity uint32) bool {
 
 // writeWalk waits for each round's replies, notes each key's hit or miss,
 // and sends the next round, until every key has been found or has no home
-// left; then it writes the hits in the client's key order and END. When
-// no home answered at all, the client gets the first failure.
+// left; then it writes the hits in the client's key order and END, and
+// backfills the homes that missed (see backfill). When no home answered at
+// all, the client gets the first failure.
 func (c *clientConn) writeWalk(w *walk) {
 	start := 0
 	for {
@@ -168,6 +174,20 @@ func (c *clientConn) writeWalk(w *walk) {
 		}
 		return
 	}
+	// gets and gats wait for their backfills, to answer with the first
+	// home's CAS unique; get and gat answer first.
+	casUnique := w.req.Cmd == proto.CmdGets || w.req.Cmd == proto.CmdGats
+	if casUnique {
+		c.backfill(w)
+	}
+	c.writeHits(w)
+	if !casUnique {
+		c.backfill(w)
+	}
+}
+
+// writeHits writes the walk's hits in the client's key order, then END.
+func (c *clientConn) writeHits(w *walk) {
 	for i := range w.keys {
 		if h := w.hit[i]; h.op >= 0 {
 			op := w.ops[h.op]

@@ -71,7 +71,8 @@ func growPool(t *testing.T, warmup time.Duration) *testProxy {
 }
 
 // TestWarmupGrow adds a fourth node to three holding every key: during the
-// warm-up window no read misses, the moved keys answered by their old homes;
+// warm-up window no read misses, the moved keys answered by their old homes
+// and copied to the new one with their TTL, where the next read finds them;
 // without a window about a quarter miss.
 func TestWarmupGrow(t *testing.T) {
 	tp := growPool(t, time.Minute)
@@ -84,6 +85,27 @@ func TestWarmupGrow(t *testing.T) {
 	}
 	if left := gathered(t, tp.reg, "hashproxy_warmup_remaining_seconds", nil); left < 50 || left > 60 {
 		t.Errorf("warm-up remaining %v seconds, want just under 60", left)
+	}
+
+	// The moved keys were copied to their new home with the TTL they had:
+	// read again, they hit there, and no old home is read.
+	if got := countMisses(t, tp.addr, warmKeys); got != 0 {
+		t.Errorf("second read: %d misses", got)
+	}
+	if again := gathered(t, tp.reg, "hashproxy_fallback_hits_total", map[string]string{"reason": "warmup"}); again != fallbacks {
+		t.Errorf("second read: %v more reads answered by an old home, want 0", again-fallbacks)
+	}
+	if stored := gathered(t, tp.reg, "hashproxy_backfills_total", map[string]string{"result": "stored"}); stored != fallbacks {
+		t.Errorf("%v backfills stored for %v moved keys read", stored, fallbacks)
+	}
+	r := tp.px.pools[0].routes.Load()
+	for i := 0; i < warmKeys; i += 97 {
+		k := "warm:" + strconv.Itoa(i)
+		if home := r.ring.Pick([]byte(k)); home == 3 {
+			if ttl := nodeTTL(t, tp, 3, k); ttl < 590 || ttl > 600 {
+				t.Errorf("%s on its new home: TTL %d, want the 600s it was set with, less the test's time", k, ttl)
+			}
+		}
 	}
 
 	cold := growPool(t, 0)
