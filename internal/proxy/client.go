@@ -62,7 +62,11 @@ type clientConn struct {
 	maxInflight int
 	owed        []pending    // replies owed, in request order
 	stopAt      atomic.Int64 // set by stopReading: when it was called, in Unix nanoseconds
-	dead        bool         // a write failed or the client quit
+	// sentBefore is, once the reader has seen stopAt, how many bytes of
+	// the stream had arrived by then (read or waiting in the socket); -1
+	// before.
+	sentBefore int64
+	dead       bool // a write failed or the client quit
 }
 
 func newClientConn(p *pool, nc net.Conn) *clientConn {
@@ -73,6 +77,7 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 		affinity:    uint32(p.stats.totalConns.Load()),
 		idle:        pc.cfg.IdleTimeout,
 		maxInflight: max(pc.cfg.MaxInflight, 1),
+		sentBefore:  -1,
 	}
 	c.in = countingReader{r: c.nc, p: p, drained: true}
 	c.rd = proto.NewReader(&c.in, pc.limits)
@@ -82,41 +87,6 @@ func newClientConn(p *pool, nc net.Conn) *clientConn {
 
 // owe queues the reply to a dispatched request.
 func (c *clientConn) owe(pr pending) { c.owed = append(c.owed, pr) }
-
-// Once the proxy shuts down (or a reload removes its pool), a client
-// connection goes on reading while requests keep arriving without a pause
-// of stopPause, for up to stopGrace: the requests the client had sent are
-// answered even when the reader is still busy with earlier ones. Then it
-// stops reading, writes the replies to what it has read, and closes.
-const (
-	stopPause = 10 * time.Millisecond
-	stopGrace = time.Second
-)
-
-// stopReading makes the reader stop (see stopGrace); replies to what it has
-// read are still written.
-func (c *clientConn) stopReading() {
-	now := time.Now()
-	c.stopAt.Store(now.UnixNano())
-	_ = c.nc.SetReadDeadline(now.Add(stopPause))
-}
-
-// stopping reports whether the reader must stop. While the connection
-// drains, it also sets the read deadline that ends the next pause. It runs
-// after the idle deadline is set, and stopReading sets its deadline after
-// stopAt, so a stop always overrides an idle deadline.
-func (c *clientConn) stopping() bool {
-	at := c.stopAt.Load()
-	if at == 0 {
-		return false
-	}
-	now := time.Now()
-	if now.Sub(time.Unix(0, at)) > stopGrace {
-		return true
-	}
-	_ = c.nc.SetReadDeadline(now.Add(stopPause))
-	return false
-}
 
 // serve is the connection's goroutine. It ends when the client
 // disconnects, quits, sends something that ends the connection, a write
@@ -285,11 +255,12 @@ func (cw *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// countingReader counts the bytes read from a client into its pool's
-// metrics.
+// countingReader counts the bytes read from a client, for the connection
+// (n) and into its pool's metrics.
 type countingReader struct {
 	r io.Reader
 	p *pool
+	n int64 // bytes read
 	// drained says the last read returned less than asked for: it emptied
 	// the socket, so new data will wake the poller.
 	drained bool
@@ -298,6 +269,7 @@ type countingReader struct {
 func (cr *countingReader) Read(b []byte) (int, error) {
 	n, err := cr.r.Read(b)
 	cr.drained = n < len(b)
+	cr.n += int64(n)
 	if n > 0 {
 		cr.p.m.BytesIn.Add(uint64(n))
 	}

@@ -1,6 +1,9 @@
 package proxy
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // stopReading makes every client connection stop reading requests; each
 // then finishes the requests it has read, writes their replies and closes.
@@ -50,4 +53,53 @@ func (p *pool) closeNodes() {
 	for _, n := range p.conf.Load().nodes {
 		n.srv.Close()
 	}
+}
+
+// Once the proxy shuts down (or a reload removes its pool), a client
+// connection reads every request that had arrived when it noticed the stop
+// (read already, or waiting in the socket), however long that takes: the
+// client sent them before the stop, and closing a socket with unread data
+// resets it, which can also lose replies already written. After those, it
+// goes on reading while requests keep arriving without a pause of
+// stopPause, until stopGrace after the stop. Then it stops reading, writes
+// the replies to what it has read, and closes. The drain timeout bounds it
+// all.
+const (
+	stopPause = 10 * time.Millisecond
+	stopGrace = time.Second
+)
+
+// stopReading makes the reader stop (see stopGrace); replies to what it has
+// read are still written.
+func (c *clientConn) stopReading() {
+	now := time.Now()
+	c.stopAt.Store(now.UnixNano())
+	_ = c.nc.SetReadDeadline(now.Add(stopPause))
+}
+
+// stopping reports whether the reader must stop. While the connection
+// drains, it also sets the read deadline that ends the next read: a pause,
+// or, while requests that had arrived before the stop are left, stopGrace
+// (they are in the socket, so a read does not wait for them; the deadline
+// only ends a request cut off by the stop). It runs after the idle deadline
+// is set, and stopReading sets its deadline after stopAt, so a stop always
+// overrides an idle deadline.
+func (c *clientConn) stopping() bool {
+	at := c.stopAt.Load()
+	if at == 0 {
+		return false
+	}
+	if c.sentBefore < 0 {
+		c.sentBefore = c.in.n + int64(c.nc.Unread())
+	}
+	now := time.Now()
+	if c.in.n-int64(c.rd.Buffered()) < c.sentBefore {
+		_ = c.nc.SetReadDeadline(now.Add(stopGrace))
+		return false
+	}
+	if now.Sub(time.Unix(0, at)) > stopGrace {
+		return true
+	}
+	_ = c.nc.SetReadDeadline(now.Add(stopPause))
+	return false
 }
