@@ -85,8 +85,11 @@ func checkPlacement(t *testing.T, proxyAddr, prefix string, servers []*testenv.P
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := memcache.New(proxyAddr)
-	c.Timeout = 2 * time.Second
+	c := patientClient(proxyAddr)
+	direct := make(map[string]*memcache.Client)
+	for _, s := range servers {
+		direct[s.Addr] = patientClient(s.Addr)
+	}
 	used := make(map[string]bool)
 	for i := range 100 {
 		k := prefix + strconv.Itoa(i)
@@ -95,7 +98,7 @@ func checkPlacement(t *testing.T, proxyAddr, prefix string, servers []*testenv.P
 		}
 		owner := servers[r.Pick([]byte(k))].Addr
 		used[owner] = true
-		if it, err := memcache.New(owner).Get(k); err != nil || string(it.Value) != k {
+		if it, err := direct[owner].Get(k); err != nil || string(it.Value) != k {
 			t.Fatalf("%s is not on %s, its owner: %v", k, owner, err)
 		}
 	}
@@ -104,9 +107,18 @@ func checkPlacement(t *testing.T, proxyAddr, prefix string, servers []*testenv.P
 	}
 }
 
+// patientClient returns a gomemcache client for addr whose timeout (5 s,
+// not the default 500ms) outlasts a stall of a busy machine.
+func patientClient(addr string) *memcache.Client {
+	c := memcache.New(addr)
+	c.Timeout = 5 * time.Second
+	return c
+}
+
 func TestServeReloadsOnSIGHUP(t *testing.T) {
 	a, b, c := testenv.StartMemcached(t), testenv.StartMemcached(t), testenv.StartMemcached(t)
-	rp := startBinary(t, []*testenv.Process{a, b}, "    hash: md5\n")
+	// A node timeout that outlasts a stall of a busy machine.
+	rp := startBinary(t, []*testenv.Process{a, b}, "    hash: md5\n    timeout: 5s\n")
 	path := configPath(t, rp)
 	checkPlacement(t, rp.addr, "before:", []*testenv.Process{a, b})
 
@@ -200,7 +212,7 @@ func TestServeSIGHUPWithoutConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLog("nothing to reload")
-	if err := memcache.New(addr).Set(&memcache.Item{Key: "k", Value: []byte("v")}); err != nil {
+	if err := patientClient(addr).Set(&memcache.Item{Key: "k", Value: []byte("v")}); err != nil {
 		t.Errorf("after SIGHUP: %v", err)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -238,7 +250,10 @@ func (s *safeBuffer) String() string {
 
 func TestServeSIGTERMAnswersEverySentRequest(t *testing.T) {
 	nodes := []*testenv.Process{testenv.StartMemcached(t), testenv.StartMemcached(t)}
-	rp := startBinary(t, nodes, "    hash: md5\n")
+	// A generous node timeout: on a busy machine a burst of 8,000 requests
+	// can take memcached longer than the default 400ms, and that would be
+	// a timeout, not the drain this test is about.
+	rp := startBinary(t, nodes, "    hash: md5\n    timeout: 5s\n")
 	const conns, pairs = 4, 1000
 
 	var written, done sync.WaitGroup
