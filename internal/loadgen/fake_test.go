@@ -131,7 +131,12 @@ func TestFakeServerHonest(t *testing.T) {
 		writeValue(w, key, flags, data)
 		return true
 	})
-	r, err := Run(context.Background(), fakeOptions(s.ln.Addr().String()))
+	o := fakeOptions(s.ln.Addr().String())
+	// A count rather than a time, and a timeout that outlasts a busy
+	// machine's stall: an honest server's replies are never errors.
+	o.Duration, o.Requests = 0, 200
+	o.Timeout = 5 * time.Second
+	r, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
