@@ -146,6 +146,7 @@ func TestFakeServerHonest(t *testing.T) {
 }
 
 func TestCorruptRepliesAreErrors(t *testing.T) {
+	unstall := make(chan struct{}) // closed when the stall case ends
 	for _, c := range []struct {
 		name  string
 		reply func(w *bufio.Writer, key, flags string, data []byte, items map[string]string) bool
@@ -179,15 +180,23 @@ func TestCorruptRepliesAreErrors(t *testing.T) {
 			return false
 		}, ""},
 		{"stall", func(*bufio.Writer, string, string, []byte, map[string]string) bool {
-			time.Sleep(300 * time.Millisecond)
+			<-unstall
 			return false
 		}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			s := startFake(t, c.reply)
 			start := time.Now()
 			o := fakeOptions(s.ln.Addr().String())
-			o.Timeout = 50 * time.Millisecond
+			// A request count and a timeout that outlasts a busy machine's
+			// stall, except where the server stalls (until the case ends)
+			// on purpose: there the timeout ends requests within the run.
+			o.Duration, o.Requests, o.Timeout = 0, 100, 5*time.Second
+			if c.name == "stall" {
+				t.Cleanup(func() { close(unstall) }) // before the server closes
+				o.Duration, o.Requests, o.Timeout = time.Second, 0, 250*time.Millisecond
+			}
 			r, err := Run(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
