@@ -119,7 +119,7 @@ func TestParseDiscoveryProblems(t *testing.T) {
 	}{
 		{"lookup syntax", head + "  servers:\n    - dns+nohost\n", `f:4: pool "a": server "dns+nohost": want "dns+host:port[:weight]": missing port in address`},
 		{"lookup port", head + "  servers:\n    - 127.0.0.1:1:1\n    - dns+h:0\n", `f:5: pool "a": dns+h:0:1: port 0 is out of range [1, 65535]`},
-		{"lookup weight", head + "  servers:\n    - dnssrv+_mc._tcp.h:0\n", `f:4: pool "a": dnssrv+_mc._tcp.h:0: weight 0 is out of range [1, 10000]`},
+		{"lookup weight", head + "  servers:\n    - dnssrv+_mc._tcp.h:0\n", `f:4: pool "a": dnssrv+_mc._tcp.h:0: weight 0 is out of range [1, 1000000]`},
 		{"elasticache and servers", head + "  servers:\n    - 127.0.0.1:1:1\n  elasticache: cfg.example:11211\n", `f:5: pool "a": elasticache: the configuration endpoint lists the nodes: give it or servers, not both (servers on line 3)`},
 		{"elasticache syntax", head + "  elasticache: cfg.example\n", `f:3: pool "a": elasticache: "cfg.example": want the configuration endpoint as host:port: missing port in address`},
 		{"elasticache port", head + "  elasticache: cfg.example:70000\n", `f:3: pool "a": elasticache: cfg.example:70000: port 70000 is out of range [1, 65535]`},

@@ -224,7 +224,7 @@ func TestParseProblems(t *testing.T) {
 		{"server not scalar", "a:\n  listen: :1\n  servers:\n    - {a: 1}\n    - 127.0.0.1:1:1\n", `f:4: pool "a": servers: each must be "host:port:weight [name]"`},
 		{"server syntax", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:1:1\n    - nohost\n", `f:5: pool "a": server "nohost": want "host:port:weight [name]"`},
 		{"server port", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:0:1\n", `f:4: pool "a": server "127.0.0.1:0": port 0 is out of range [1, 65535]`},
-		{"server weight", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:1:0\n", `f:4: pool "a": server "127.0.0.1:1": weight 0 is out of range [1, 10000]`},
+		{"server weight", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:1:0\n", `f:4: pool "a": server "127.0.0.1:1": weight 0 is out of range [1, 1000000]`},
 		{"server host", "a:\n  listen: :1\n  servers:\n    - :11211:1\n", `f:4: pool "a": server ":11211": host is empty`},
 		{"dup addr", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:1:1 x\n    - 127.0.0.1:1:2 y\n", `f:5: pool "a": server "127.0.0.1:1": address repeated (first on line 4)`},
 		{"dup name", "a:\n  listen: :1\n  servers:\n    - 127.0.0.1:1:1 x\n    - 127.0.0.1:2:1 x\n", `f:5: pool "a": server "127.0.0.1:2": name "x" repeated (first on line 4)`},
@@ -280,7 +280,7 @@ b:
 	}
 	want := []string{
 		`conf.yml:3: pool "a": hash: "nope" is not one of one_at_a_time, md5, crc16, crc32, crc32a, fnv1_64, fnv1a_64, fnv1_32, fnv1a_32, hsieh, murmur, jenkins`,
-		`conf.yml:5: pool "a": server "127.0.0.1:11211": weight 0 is out of range [1, 10000]`,
+		`conf.yml:5: pool "a": server "127.0.0.1:11211": weight 0 is out of range [1, 1000000]`,
 		`conf.yml:7: pool "b": listen: 127.0.0.1:22122 is also the listen address of pool "a"`,
 		`conf.yml:8: pool "b": timeout: -5ms must be more than 0`,
 		`conf.yml:9: pool "b": servers: none given`,

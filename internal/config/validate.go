@@ -13,15 +13,21 @@ import (
 
 // Limits on numbers that have no natural bound, to catch typos.
 const (
-	maxWeight       = 10000
-	maxReplicas     = 10000
-	maxConnections  = 1 << 20
-	maxItemSize     = 1 << 30 // memcached's own ceiling for -I
-	minLineLength   = 1024    // fits a storage command with a 250-byte key
-	maxLineLength   = 64 << 20
-	maxTimeout      = time.Hour
-	maxRetryTimeout = 24 * time.Hour
-	maxWarmup       = 24 * time.Hour
+	// maxWeight is as high as ketama can use: twemproxy takes any positive
+	// weight, and a ketama node's points depend only on its share of the
+	// total. md5_ring gives replicas points per unit of weight, and modula
+	// one slot, so they have tighter limits.
+	maxWeight        = 1_000_000
+	maxMD5RingWeight = 10_000
+	maxModulaSlots   = 10_000_000
+	maxReplicas      = 10000
+	maxConnections   = 1 << 20
+	maxItemSize      = 1 << 30 // memcached's own ceiling for -I
+	minLineLength    = 1024    // fits a storage command with a 250-byte key
+	maxLineLength    = 64 << 20
+	maxTimeout       = time.Hour
+	maxRetryTimeout  = 24 * time.Hour
+	maxWarmup        = 24 * time.Hour
 	// maxBackfillTTL is the longest expiry memcached takes as a number of
 	// seconds; a larger one is read as a Unix time.
 	maxBackfillTTL = 30 * 24 * time.Hour
@@ -175,8 +181,8 @@ func (v *validator) lookups(p *Pool) {
 		if l.Kind != LookupSRV && (l.Port < 1 || l.Port > 65535) {
 			v.add(p.Name, at, "%s: port %d is out of range [1, 65535]", l, l.Port)
 		}
-		if l.Weight < 1 || l.Weight > maxWeight {
-			v.add(p.Name, at, "%s: weight %d is out of range [1, %d]", l, l.Weight, maxWeight)
+		if w := p.maxWeight(); l.Weight < 1 || l.Weight > w {
+			v.add(p.Name, at, "%s: weight %d is out of range [1, %d]", l, l.Weight, w)
 		}
 	}
 	at := func(key string) []string { return []string{"pools", p.Name, key} }
@@ -203,6 +209,12 @@ func (v *validator) servers(p *Pool) {
 	}
 	addrs := make(map[string]int, len(p.Servers))
 	names := make(map[string]int, len(p.Servers))
+	slots := 0 // modula's table: one slot per unit of weight
+	defer func() {
+		if p.Distribution == "modula" && slots > maxModulaSlots {
+			v.add(p.Name, []string{"pools", p.Name, "servers"}, "servers: weights add up to %d, more than modula's %d", slots, maxModulaSlots)
+		}
+	}()
 	for i, s := range p.Servers {
 		at := []string{"pools", p.Name, "servers", strconv.Itoa(i)}
 		switch {
@@ -217,9 +229,10 @@ func (v *validator) servers(p *Pool) {
 		case s.Addr != net.JoinHostPort(s.Host, strconv.Itoa(s.Port)):
 			v.add(p.Name, at, "server %q: address does not match host %q and port %d", s.Addr, s.Host, s.Port)
 		}
-		if s.Weight < 1 || s.Weight > maxWeight {
-			v.add(p.Name, at, "server %q: weight %d is out of range [1, %d]", s.Addr, s.Weight, maxWeight)
+		if w := p.maxWeight(); s.Weight < 1 || s.Weight > w {
+			v.add(p.Name, at, "server %q: weight %d is out of range [1, %d]", s.Addr, s.Weight, w)
 		}
+		slots += s.Weight
 		if j, dup := addrs[s.Addr]; dup {
 			v.add(p.Name, at, "server %q: address repeated%s", s.Addr, v.first(p.Name, j))
 		} else {
@@ -284,4 +297,12 @@ func (v *validator) listeners() {
 	if v.c.Admin.Listen != "" {
 		claim("", "admin.listen", []string{"admin", "listen"}, v.c.Admin.Listen, "the admin listener")
 	}
+}
+
+// maxWeight is the largest weight a server of p may have.
+func (p *Pool) maxWeight() int {
+	if p.Distribution == "md5_ring" {
+		return maxMD5RingWeight
+	}
+	return maxWeight
 }

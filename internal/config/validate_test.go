@@ -122,3 +122,30 @@ func TestValidateReplicationWithLookups(t *testing.T) {
 		t.Errorf("replication_factor 3 with a lookup: %v", err)
 	}
 }
+
+// TestWeightLimits: ketama takes weights as large as twemproxy's sample
+// file's 100000; md5_ring, which gives replicas points per unit of weight,
+// and modula, which gives a slot per unit, are bounded.
+func TestWeightLimits(t *testing.T) {
+	for _, tc := range []struct {
+		dist    string
+		weights []string
+		err     string
+	}{
+		{"ketama", []string{"127.0.0.1:11214:100000", "127.0.0.1:11215:1"}, ""},
+		{"ketama", []string{"127.0.0.1:11214:1000001"}, "weight 1000001 is out of range [1, 1000000]"},
+		{"modula", []string{"127.0.0.1:11214:100000", "127.0.0.1:11215:1"}, ""},
+		{"modula", []string{"127.0.0.1:1:1000000", "127.0.0.1:2:1000000", "127.0.0.1:3:1000000", "127.0.0.1:4:1000000", "127.0.0.1:5:1000000",
+			"127.0.0.1:6:1000000", "127.0.0.1:7:1000000", "127.0.0.1:8:1000000", "127.0.0.1:9:1000000", "127.0.0.1:10:1000000", "127.0.0.1:11:1"},
+			"servers: weights add up to 10000001, more than modula's 10000000"},
+		{"md5_ring", []string{"127.0.0.1:11214:10000"}, ""},
+		{"md5_ring", []string{"127.0.0.1:11214:10001"}, "weight 10001 is out of range [1, 10000]"},
+	} {
+		cfg := quickStart(t, tc.weights...)
+		cfg.Pools[0].Distribution = tc.dist
+		err := cfg.Validate()
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s %v: got %v, want %q", tc.dist, tc.weights, err, tc.err)
+		}
+	}
+}
