@@ -7,7 +7,7 @@
 # The configuration is read from /etc/hashproxy/hashproxy.yaml (native or
 # twemproxy format); mount a file or a ConfigMap directory there. The
 # built-in one is configs/hashproxy.yaml. Ports: 22122 memcached (the pool's
-# listen), 22123 admin HTTP (/metrics, /healthz, /readyz). A pool or admin
+# listen), 22120 admin HTTP (/metrics, /healthz, /readyz). A pool or admin
 # listener on 127.0.0.1 is reachable only inside the container's network
 # namespace (a sidecar's pod); listen on 0.0.0.0 to publish it.
 #
@@ -28,9 +28,9 @@ COPY --from=build /out/hashproxy /usr/local/bin/hashproxy
 COPY configs/hashproxy.yaml /etc/hashproxy/hashproxy.yaml
 # A numeric user, so that Kubernetes' runAsNonRoot can verify it.
 USER 65532:65532
-EXPOSE 22122 22123
+EXPOSE 22122 22120
 HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
-  CMD ["/usr/local/bin/hashproxy", "healthcheck", "--url", "http://127.0.0.1:22123/healthz"]
+  CMD ["/usr/local/bin/hashproxy", "healthcheck", "--url", "http://127.0.0.1:22120/healthz"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/hashproxy"]
 CMD ["serve", "--config", "/etc/hashproxy/hashproxy.yaml", "--watch-config"]

@@ -32,7 +32,7 @@ fi
 config=$(sed -n 's|^COPY configs/\([^ ]*\) /etc/hashproxy/hashproxy.yaml$|configs/\1|p' Dockerfile)
 [ -n "$config" ] || fail "the Dockerfile does not install a configuration at /etc/hashproxy/hashproxy.yaml"
 "$bin" check --config "$config" >/dev/null
-grep -q '^EXPOSE 22122 22123$' Dockerfile || fail "the Dockerfile does not expose 22122 and 22123"
+grep -q '^EXPOSE 22122 22120$' Dockerfile || fail "the Dockerfile does not expose 22122 and 22120"
 grep -q '^CMD \["serve", "--config", "/etc/hashproxy/hashproxy.yaml", "--watch-config"\]$' Dockerfile ||
   fail "the image does not serve its configuration with --watch-config"
 grep -q 'args: \["serve", "--config", "/etc/hashproxy/hashproxy.yaml", "--watch-config"\]' configs/kubernetes-sidecar.yaml ||

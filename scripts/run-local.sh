@@ -38,7 +38,7 @@ hashproxy listens on 127.0.0.1:22122 in front of memcached on 127.0.0.1:11311-11
 Try it:
   bash -c 'exec 3<>/dev/tcp/127.0.0.1/22122; printf "set greeting 0 0 5\r\nhello\r\nget greeting\r\nquit\r\n" >&3; cat <&3'
   .run/hashproxy ring --config configs/hashproxy.yaml greeting
-  curl -s 127.0.0.1:22123/metrics | grep hashproxy_
+  curl -s 127.0.0.1:22120/metrics | grep hashproxy_
 Ctrl-C stops hashproxy and the three memcached nodes.
 MSG
 wait "${pids[-1]}"

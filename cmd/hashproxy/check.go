@@ -18,6 +18,7 @@ import (
 // checkOptions are the flags of `hashproxy check`.
 type checkOptions struct {
 	configPath string
+	overrides  overrideFlags
 }
 
 func newCheckCmd() *cobra.Command {
@@ -30,23 +31,26 @@ print each pool's listen address, hash, distribution and servers, with each
 server's share of the keys. Servers written as lookups (dns+, dnssrv+,
 elasticache) are resolved once, and the nodes found are listed with the
 others. When the file has problems, print every one with its file and line,
-and exit 1; when a lookup fails or finds no node, say so and exit 1.`,
+and exit 1; when a lookup fails or finds no node, say so and exit 1.
+--admin-listen, --log-level and --log-format override the file as they do
+for serve, so check judges what serve would run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.configPath == "" {
 				return &exitError{code: 2, err: errors.New("check: --config FILE is required")}
 			}
-			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o.configPath)
+			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o.configPath, o.overrides.apply)
 		},
 	}
 	cmd.Flags().StringVarP(&o.configPath, "config", "c", "", "configuration file (native YAML or twemproxy nutcracker.yml)")
+	o.overrides.register(cmd.Flags())
 	return cmd
 }
 
-// runCheck loads the file at path and describes it on stdout, or lists its
-// problems on stderr and returns an exit error.
-func runCheck(ctx context.Context, stdout, stderr io.Writer, path string) error {
-	cfg, err := config.Load(path)
+// runCheck loads the file at path, with overrides applied, and describes
+// it on stdout, or lists its problems on stderr and returns an exit error.
+func runCheck(ctx context.Context, stdout, stderr io.Writer, path string, overrides ...config.Override) error {
+	cfg, err := config.Load(path, overrides...)
 	if err == nil {
 		cfg, err = resolveLookups(ctx, cfg)
 	}

@@ -112,7 +112,7 @@ func TestCheckProblems(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
 	if len(lines) != 2 ||
 		!strings.HasPrefix(lines[0], path+`:3: pool "a": hash: "sha1" is not one of`) ||
-		lines[1] != path+`:5: pool "a": server "127.0.0.1:11211": weight 0 is out of range [1, 10000]` {
+		lines[1] != path+`:5: pool "a": server "127.0.0.1:11211": weight 0 is out of range [1, 1000000]` {
 		t.Errorf("stderr:\n%s", errOut)
 	}
 }

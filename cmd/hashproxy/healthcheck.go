@@ -32,7 +32,7 @@ HEALTHCHECK, as the image has no shell, curl or wget.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.url, "url", "http://127.0.0.1:22123/healthz", "URL to ask")
+	cmd.Flags().StringVar(&o.url, "url", "http://127.0.0.1:22120/healthz", "URL to ask")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 3*time.Second, "how long to wait for the answer")
 	return cmd
 }

@@ -28,9 +28,7 @@ type serveOptions struct {
 	configPath   string
 	listen       string
 	servers      []string
-	adminListen  string
-	logLevel     string
-	logFormat    string
+	overrides    overrideFlags
 	drainTimeout time.Duration
 	cpus         int
 	watchConfig  bool
@@ -82,9 +80,7 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 	f.StringVarP(&o.configPath, "config", "c", "", "configuration file (native YAML or twemproxy nutcracker.yml)")
 	f.StringVar(&o.listen, "listen", config.DefaultListen, "without --config: address the pool listens on")
 	f.StringArrayVar(&o.servers, "server", nil, "without --config: a memcached server as host:port[:weight] [name] (repeatable)")
-	f.StringVar(&o.adminListen, "admin-listen", config.DefaultAdminListen, "admin HTTP address for /metrics, /healthz, /readyz (\"\" turns it off); overrides the file")
-	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error; overrides the file")
-	f.StringVar(&o.logFormat, "log-format", "console", "log format: console or json; overrides the file")
+	o.overrides.register(f)
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for in-flight requests")
 	f.BoolVar(&o.watchConfig, "watch-config", false, "with --config: apply a change to the file as SIGHUP does")
 	f.IntVar(&o.cpus, "cpus", defaultCPUs, "CPUs that run the proxy at once (0: every CPU); without it, GOMAXPROCS from the environment if set")
@@ -92,50 +88,35 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 }
 
 // config loads the configuration file, or builds one from flags, and
-// applies the overriding flags.
+// applies the overriding flags before validating it.
 func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
-	var cfg *config.Config
 	flags := cmd.Flags()
 	switch {
 	case o.configPath != "" && (flags.Changed("listen") || flags.Changed("server")):
 		return nil, errors.New("--listen and --server build a configuration; they cannot be used with --config")
 	case o.configPath != "":
-		c, err := config.Load(o.configPath)
-		if err != nil {
-			return nil, err
-		}
-		cfg = c
-	case o.watchConfig && o.configPath == "":
+		return config.Load(o.configPath, o.overrides.apply)
+	case o.watchConfig:
 		return nil, errors.New("--watch-config watches the --config file; give one")
 	case len(o.servers) == 0:
 		return nil, errors.New("give --config FILE, or at least one --server host:port")
-	default:
-		c := config.Default()
-		pool := config.DefaultPool()
-		pool.Listen = o.listen
-		for _, s := range o.servers {
-			srv, err := config.ParseServer(s)
-			if err != nil {
-				return nil, err
-			}
-			pool.Servers = append(pool.Servers, srv)
+	}
+	cfg := config.Default()
+	pool := config.DefaultPool()
+	pool.Listen = o.listen
+	for _, s := range o.servers {
+		srv, err := config.ParseServer(s)
+		if err != nil {
+			return nil, err
 		}
-		c.Pools = []config.Pool{pool}
-		cfg = &c
+		pool.Servers = append(pool.Servers, srv)
 	}
-	if flags.Changed("admin-listen") {
-		cfg.Admin.Listen = o.adminListen
-	}
-	if flags.Changed("log-level") {
-		cfg.Log.Level = o.logLevel
-	}
-	if flags.Changed("log-format") {
-		cfg.Log.Format = o.logFormat
-	}
+	cfg.Pools = []config.Pool{pool}
+	o.overrides.apply(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return cfg, nil
+	return &cfg, nil
 }
 
 // run serves until ctx ends (SIGTERM, SIGINT), then shuts down gracefully.

@@ -10,8 +10,12 @@ import (
 // Defaults, in one place. Where twemproxy has a default, it is kept unless
 // noted.
 const (
-	// DefaultAdminListen is the admin HTTP listener's address.
-	DefaultAdminListen = "127.0.0.1:22123"
+	// DefaultAdminListen is the admin HTTP listener's address. Its port
+	// is below twemproxy's convention for pools (22121 onwards, as in its
+	// sample nutcracker.yml) and apart from nutcracker's stats port (22222),
+	// so a nutcracker.yml's pools do not take it, and nutcracker can run
+	// beside hashproxy.
+	DefaultAdminListen = "127.0.0.1:22120"
 	// DefaultListen is a native pool's listen address (twemproxy's format
 	// requires one).
 	DefaultListen = "127.0.0.1:22122"

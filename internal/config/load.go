@@ -9,24 +9,30 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// Override changes a configuration after it is read and before it is
+// validated: settings given on the command line, which take precedence
+// over the file's.
+type Override func(*Config)
+
 // Load reads the configuration file at path, in either format, applies
-// defaults and validates it. Problems in the file come back as an *Error.
-func Load(path string) (*Config, error) {
+// defaults, then overrides, and validates it. Problems in the file come
+// back as an *Error.
+func Load(path string, overrides ...Override) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(path, data)
+	return Parse(path, data, overrides...)
 }
 
 // Parse reads a configuration in either format from data; name is the file
-// name used in problems. It applies defaults and validates, returning an
-// *Error that lists every problem found.
+// name used in problems. It applies defaults, then overrides, and
+// validates, returning an *Error that lists every problem found.
 //
 // The native format has top-level keys admin, log and pools, where pools maps
 // each pool name to its settings. Anything else is read as a twemproxy
 // nutcracker.yml: a mapping from pool name to settings.
-func Parse(name string, data []byte) (*Config, error) {
+func Parse(name string, data []byte, overrides ...Override) (*Config, error) {
 	d := &decoder{file: name, lines: make(map[string]int)}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -46,6 +52,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		cfg.Pools = d.twemproxy(root)
 	}
 	cfg.lines = d.lines
+	for _, o := range overrides {
+		o(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		d.problems = appendConsequences(d.problems, err.(*Error).Problems)
 	}

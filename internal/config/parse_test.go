@@ -235,7 +235,7 @@ func TestParseProblems(t *testing.T) {
 		{"native no pools", "pools: {}\n", `f:1: no pools`},
 		{"native admin key", "admin:\n  port: 1\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin: unknown key "port" (want listen, pprof, hot_keys)`},
 		{"native admin listen", "admin:\n  listen: nowhere\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: "nowhere": missing port in address`},
-		{"native admin clash", "admin:\n  listen: 127.0.0.1:22122\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: 127.0.0.1:22122 is also the listen address of pool "a"`},
+		{"native admin clash", "admin:\n  listen: 127.0.0.1:22122\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: 127.0.0.1:22122 is also the listen address of pool "a" (move the admin listener with admin.listen or serve --admin-listen ADDR; "" turns it off)`},
 		{"native admin list", "admin:\n  listen: [a]\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.listen: must be a single value`},
 		{"native admin hot keys", "admin:\n  hot_keys: yes\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: admin.hot_keys: "yes" is not one of on, hashed, off`},
 		{"native log level", "log:\n  level: trace\npools:\n  a:\n    servers: [127.0.0.1:1]\n", `f:2: log.level: "trace" is not one of debug, info, warn, error`},

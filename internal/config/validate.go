@@ -295,7 +295,11 @@ func (v *validator) listeners() {
 		claim(p.Name, "listen", []string{"pools", p.Name, "listen"}, p.Listen, "pool "+strconv.Quote(p.Name))
 	}
 	if v.c.Admin.Listen != "" {
+		before := len(v.problems)
 		claim("", "admin.listen", []string{"admin", "listen"}, v.c.Admin.Listen, "the admin listener")
+		if len(v.problems) > before {
+			v.problems[before].Msg += ` (move the admin listener with admin.listen or serve --admin-listen ADDR; "" turns it off)`
+		}
 	}
 }
 

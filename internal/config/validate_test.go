@@ -46,7 +46,7 @@ func TestValidateBuiltInCode(t *testing.T) {
 		`config: pool "default": pool name repeated`,
 		`config: pool "default": server "wrong:1": address does not match host "h" and port 2`,
 		`config: pool "default": listen: 127.0.0.1:22122 is also the listen address of pool "default"`,
-		`config: admin.listen: 127.0.0.1:22122 is also the listen address of pool "default"`,
+		`config: admin.listen: 127.0.0.1:22122 is also the listen address of pool "default" (move the admin listener with admin.listen or serve --admin-listen ADDR; "" turns it off)`,
 		`config: log.level: "loud" is not one of debug, info, warn, error`,
 	}
 	if got := ce.Error(); got != strings.Join(want, "\n") {
