@@ -28,11 +28,10 @@ type backfills struct {
 	rereads []pendingReread
 }
 
-// pendingAdd is an add of key to a home that missed it.
+// pendingAdd is an add to a home that missed the value.
 type pendingAdd struct {
-	key int
-	op  *upstream.Op
-	n   *node
+	op *upstream.Op
+	n  *node
 }
 
 // pendingReread is a gets of key on its first home after a backfill, for
@@ -92,7 +91,7 @@ func (c *clientConn) backfill(w *walk) {
 	for k, i := range b.keys {
 		op := b.ttlOps[k]
 		c.await(op)
-		w.opNode[len(w.opNode)-len(b.keys)+k].observe(op.Cmd, op)
+		w.opNode[w.hit[i].op].observe(op.Cmd, op)
 		ttl, ok := remainingTTL(op, w.maxTTL)
 		if !ok {
 			continue // gone from the home that had it, or no meta: no copy
@@ -114,7 +113,7 @@ func (c *clientConn) backfill(w *walk) {
 			req := proto.Request{Cmd: proto.CmdAdd, Keys: [][]byte{w.keys[i]}, Flags: flags, Exptime: ttl, Data: data}
 			add.Req = req.AppendUpstream(add.Req)
 			homes[home].srv.Do(add, c.affinity)
-			b.adds = append(b.adds, pendingAdd{key: i, op: add, n: homes[home]})
+			b.adds = append(b.adds, pendingAdd{op: add, n: homes[home]})
 			w.ops = append(w.ops, add)
 			w.opNode = append(w.opNode, homes[home])
 		}

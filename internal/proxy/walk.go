@@ -103,6 +103,8 @@ func putWalk(w *walk) {
 	w.opNode = w.opNode[:0]
 	clear(w.scratch)
 	clear(w.fill.adds)
+	clear(w.fill.ttlOps)
+	clear(w.fill.rereads)
 	if cap(w.keyBuf) > maxPooledBuf {
 		w.keyBuf = nil
 	}
