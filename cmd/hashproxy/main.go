@@ -6,6 +6,7 @@
 //	ring         show which server owns each key, or how a pool spreads keys
 //	bench        load a memcached server or proxy and validate every reply
 //	healthcheck  exit 0 when a running hashproxy's admin endpoint answers 200
+//	top          show a running hashproxy's nodes, rates and hot keys, live
 //	version      print the version, commit and Go version
 //
 // This package holds the flags, logging, signals and wiring; the proxy
@@ -62,5 +63,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newHealthcheckCmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newTopCmd())
 	return root
 }

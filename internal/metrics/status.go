@@ -120,10 +120,13 @@ const statusHotKeys = 10
 
 // Rates are computed against a reading at least rateMinInterval old,
 // and the oldest one kept within rateWindow, so they are averages over
-// about the last rateWindow seconds however often the status is read.
+// about the last rateWindow seconds however often the status is read. A
+// reading older than rateMaxAge is too old to say what happens now: the
+// next status has no rates, as the first one.
 const (
 	rateWindow      = 5 * time.Second
 	rateMinInterval = 200 * time.Millisecond
+	rateMaxAge      = time.Minute
 )
 
 // nodeReading is one node's counters at one moment.
@@ -150,6 +153,9 @@ type readings struct {
 func (r *readings) base(cur reading) (reading, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if n := len(r.kept); n > 0 && cur.at.Sub(r.kept[n-1].at) > rateMaxAge {
+		r.kept = r.kept[:0]
+	}
 	cutoff := cur.at.Add(-rateWindow)
 	// Keep one reading at or before the cutoff, so the rates span the
 	// whole window once there is history.

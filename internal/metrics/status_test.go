@@ -147,6 +147,10 @@ func TestStatusRateWindow(t *testing.T) {
 	if len(r.kept) > int(rateWindow/rateMinInterval)+2 {
 		t.Errorf("%d readings kept", len(r.kept))
 	}
+	// After a pause longer than rateMaxAge there is nothing to compare with.
+	if _, ok := r.base(reading{at: now.Add(rateMaxAge + time.Second)}); ok {
+		t.Error("a reading older than rateMaxAge was used")
+	}
 	// Readings closer together than rateMinInterval are not all kept.
 	for range 100 {
 		m.Status(src)
