@@ -23,14 +23,43 @@ trap cleanup EXIT INT TERM
 
 user_args=()
 [ "$(id -u)" = 0 ] && user_args=(-u root)
+# listening reports whether 127.0.0.1:$1 accepts connections.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_listening waits up to 5 seconds for process $3, named $2, to accept
+# connections on 127.0.0.1:$1, and fails if it exits or does not.
+wait_listening() {
+  for _ in $(seq 50); do
+    kill -0 "$3" 2>/dev/null || { echo "$2 exited" >&2; return 1; }
+    listening "$1" && return 0
+    sleep 0.1
+  done
+  echo "$2 is not listening on 127.0.0.1:$1" >&2
+  return 1
+}
+
+for port in 11311 11312 11313 22122 22120; do
+  if listening "$port"; then
+    echo "127.0.0.1:$port is already in use (another hashproxy or memcached?)" >&2
+    exit 1
+  fi
+done
+
 for port in 11311 11312 11313; do
   memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 "${user_args[@]}" &
   pids+=($!)
 done
+# hashproxy dials its nodes at start: with them listening first, its first
+# lines say it connected, not that it could not.
+i=0
+for port in 11311 11312 11313; do
+  wait_listening "$port" memcached "${pids[$i]}"
+  i=$((i + 1))
+done
 
 .run/hashproxy serve --config configs/hashproxy.yaml &
 pids+=($!)
-sleep 1
+wait_listening 22122 hashproxy "${pids[-1]}"
 
 cat <<'MSG'
 
