@@ -118,7 +118,7 @@ func TestStoppedNodeUnderLoad(t *testing.T) {
 	samples := make([][]loadSample, clients)
 	var wg sync.WaitGroup
 	for c := 0; c < clients; c++ {
-		mc := dialMC(t, tp.addr)
+		mc := dialRaw(t, tp.addr)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -229,7 +229,7 @@ func TestKilledNodeComesBack(t *testing.T) {
 	tp := startPool(t, pc, zap.New(core))
 	const victim = 1
 	keys := keysOn(t, pc, pc.Servers, victim, 10, "k")
-	mc := dialMC(t, tp.addr)
+	mc := dialRaw(t, tp.addr)
 	for _, k := range keys {
 		if line, err := mc.set(k, "v"); err != nil || line != "STORED" {
 			t.Fatalf("set %s: %q %v", k, line, err)
@@ -330,7 +330,7 @@ func TestMisbehavingNode(t *testing.T) {
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			wg.Add(1)
-			other := dialMC(t, tp.addr)
+			other := dialRaw(t, tp.addr)
 			go func() {
 				defer wg.Done()
 				for i := 0; i < 100_000; i++ {
@@ -399,7 +399,7 @@ func TestAutoEject(t *testing.T) {
 			const victim = 2
 			keys := keysOn(t, pc, pc.Servers, victim, 10, "k")
 			others := keysOn(t, pc, pc.Servers, 0, 5, "o")
-			mc := dialMC(t, tp.addr)
+			mc := dialRaw(t, tp.addr)
 
 			procs[victim].Stop()
 			waitFor(t, 3*time.Second, "server_up 0", func() bool { return serverGauge(t, tp, "hashproxy_server_up", addrs[victim]) == 0 })
@@ -419,7 +419,7 @@ func TestAutoEject(t *testing.T) {
 					t.Fatalf("set %s with the owner ejected: %q", k, line)
 				}
 				owner := survivors[placement(t, pc, survivors).Pick([]byte(k))]
-				if hits, _, err := dialMC(t, owner.Addr).get(k); err != nil || hits[k] != "while-down" {
+				if hits, _, err := dialRaw(t, owner.Addr).get(k); err != nil || hits[k] != "while-down" {
 					t.Fatalf("%s not stored on %s, its owner in the ring without %s: %v %v", k, owner.Addr, addrs[victim], hits, err)
 				}
 			}
@@ -427,7 +427,7 @@ func TestAutoEject(t *testing.T) {
 				if line, err := mc.set(k, "o"); err != nil || line != "STORED" {
 					t.Fatalf("set %s on a live node: %q %v", k, line, err)
 				}
-				if hits, _, err := dialMC(t, addrs[0]).get(k); err != nil || hits[k] != "o" {
+				if hits, _, err := dialRaw(t, addrs[0]).get(k); err != nil || hits[k] != "o" {
 					t.Fatalf("%s moved off its live owner: %v %v", k, hits, err)
 				}
 			}
@@ -438,7 +438,7 @@ func TestAutoEject(t *testing.T) {
 				line, err := mc.set(keys[0], "back")
 				return err == nil && line == "STORED"
 			})
-			direct := dialMC(t, addrs[victim])
+			direct := dialRaw(t, addrs[victim])
 			for _, k := range keys {
 				if line, err := mc.set(k, "back"); err != nil || line != "STORED" {
 					t.Fatalf("set %s after the owner came back: %q %v", k, line, err)
@@ -460,7 +460,7 @@ func TestMultiGetWithNodesDown(t *testing.T) {
 	tp := startPool(t, pc, nil)
 	var keys []string
 	var want strings.Builder
-	mc := dialMC(t, tp.addr)
+	mc := dialRaw(t, tp.addr)
 	for i := 0; i < 2; i++ { // interleave the nodes' keys
 		for n := 0; n < 3; n++ {
 			k := keysOn(t, pc, pc.Servers, n, 2, "m")[i]

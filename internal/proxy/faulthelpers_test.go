@@ -1,12 +1,9 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -143,69 +140,4 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 		time.Sleep(10 * time.Millisecond)
 	}
 	return time.Since(start)
-}
-
-// mcConn is a memcached text protocol client connection that reads whole
-// replies, for tests.
-type mcConn struct {
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dialMC(t *testing.T, addr string) *mcConn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &mcConn{c: c, br: bufio.NewReader(c)}
-}
-
-// set stores value under key and returns the reply line.
-func (m *mcConn) set(key, value string) (string, error) {
-	if _, err := io.WriteString(m.c, "set "+key+" 0 0 "+strconv.Itoa(len(value))+"\r\n"+value+"\r\n"); err != nil {
-		return "", err
-	}
-	return m.line()
-}
-
-// get asks for keys and returns the reply: the value of each hit, by key,
-// and the final line ("END" or an error line).
-func (m *mcConn) get(keys ...string) (map[string]string, string, error) {
-	if _, err := io.WriteString(m.c, "get "+strings.Join(keys, " ")+"\r\n"); err != nil {
-		return nil, "", err
-	}
-	return m.values()
-}
-
-// values reads a retrieval reply.
-func (m *mcConn) values() (map[string]string, string, error) {
-	hits := map[string]string{}
-	for {
-		l, err := m.line()
-		if err != nil {
-			return hits, "", err
-		}
-		f := strings.Fields(l)
-		if len(f) < 4 || f[0] != "VALUE" {
-			return hits, l, nil
-		}
-		n, err := strconv.Atoi(f[3])
-		if err != nil {
-			return hits, l, err
-		}
-		data := make([]byte, n+2)
-		if _, err := io.ReadFull(m.br, data); err != nil {
-			return hits, "", err
-		}
-		hits[f[1]] = string(data[:n])
-	}
-}
-
-// line reads one reply line, without "\r\n", within 5 seconds.
-func (m *mcConn) line() (string, error) {
-	_ = m.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	l, err := m.br.ReadString('\n')
-	return strings.TrimSuffix(l, "\r\n"), err
 }

@@ -1,9 +1,7 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -92,39 +90,4 @@ func readQuiet(c net.Conn, quiet time.Duration) []byte {
 			return out.Bytes()
 		}
 	}
-}
-
-// rawClient is a line-oriented memcached connection for tests.
-type rawClient struct {
-	t  *testing.T
-	c  net.Conn
-	br *bufio.Reader
-}
-
-func dialRaw(t *testing.T, addr string) *rawClient {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return &rawClient{t: t, c: c, br: bufio.NewReader(c)}
-}
-
-func (r *rawClient) send(s string) {
-	r.t.Helper()
-	if _, err := io.WriteString(r.c, s); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// line reads one reply line, without its "\r\n".
-func (r *rawClient) line() string {
-	r.t.Helper()
-	_ = r.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	l, err := r.br.ReadString('\n')
-	if err != nil {
-		r.t.Fatalf("read: %v (got %q)", err, l)
-	}
-	return string(bytes.TrimSuffix([]byte(l), []byte("\r\n")))
 }

@@ -40,7 +40,7 @@ func TestNothingMixedUpUnderFaults(t *testing.T) {
 			hunters := make([]*hunter, clients)
 			for i := range hunters {
 				h := &hunter{id: i, rng: rand.New(rand.NewPCG(uint64(i), 7)), seq: map[string]int{}}
-				h.c = dialMC(t, tp.addr)
+				h.c = dialRaw(t, tp.addr)
 				hunters[i] = h
 				wg.Add(1)
 				go func() {
@@ -95,7 +95,7 @@ func TestNothingMixedUpUnderFaults(t *testing.T) {
 // hunter is one client of the hunt.
 type hunter struct {
 	id  int
-	c   *mcConn
+	c   *rawClient
 	rng *rand.Rand
 	seq map[string]int // key → last sequence number sent in a set
 
@@ -155,7 +155,7 @@ func (h *hunter) run(stop *atomic.Bool) {
 
 // check reads the reply to one request and checks that it may answer it.
 func (h *hunter) check(e expect) error {
-	line, err := h.c.line()
+	line, err := h.c.readLine()
 	if err != nil {
 		return fmt.Errorf("connection lost: %w", err)
 	}
@@ -170,7 +170,7 @@ func (h *hunter) check(e expect) error {
 		return nil
 	}
 	asked := e.keys
-	for ; line != "END"; line, err = h.c.line() {
+	for ; line != "END"; line, err = h.c.readLine() {
 		if err != nil {
 			return fmt.Errorf("connection lost in a get's reply: %w", err)
 		}
@@ -210,12 +210,4 @@ func (h *hunter) checkValue(key, v string) error {
 		return fmt.Errorf("value %q for key %q, whose last set was %d", v, key, h.seq[key])
 	}
 	return nil
-}
-
-// ask sends req and reads one reply line.
-func (m *mcConn) ask(req string) (string, error) {
-	if _, err := io.WriteString(m.c, req); err != nil {
-		return "", err
-	}
-	return m.line()
 }

@@ -42,7 +42,7 @@ func TestNodeErrorLineInRetrievals(t *testing.T) {
 	onA := keysOn(t, pc, pc.Servers, 1, 2, "a")
 	onB := keysOn(t, pc, pc.Servers, 2, 1, "b")
 
-	mc := dialMC(t, tp.addr)
+	mc := dialRaw(t, tp.addr)
 	for _, k := range good {
 		if line, err := mc.set(k, k+"!"); err != nil || line != "STORED" {
 			t.Fatalf("set %s: %q %v", k, line, err)
@@ -93,7 +93,7 @@ func TestForeignValueNeverReachesTheClient(t *testing.T) {
 	tp := startPool(t, pc, nil)
 	good := keysOn(t, pc, pc.Servers, 0, 1, "g")[0]
 	bad := keysOn(t, pc, pc.Servers, 1, 1, "b")[0]
-	mc := dialMC(t, tp.addr)
+	mc := dialRaw(t, tp.addr)
 	if line, err := mc.set(good, "v"); err != nil || line != "STORED" {
 		t.Fatalf("set %s: %q %v", good, line, err)
 	}
