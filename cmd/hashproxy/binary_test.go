@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,32 +16,9 @@ import (
 	"hashproxy/internal/testenv"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// hashproxyBinary builds the hashproxy binary once per test run.
-func hashproxyBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hashproxy-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "hashproxy")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// hashproxyBinary returns the hashproxy binary, built once per test run,
+// with the race detector when the tests run with it.
+func hashproxyBinary(t *testing.T) string { return testenv.Hashproxy(t, testenv.Race) }
 
 // runningProxy is a hashproxy process started by a test.
 type runningProxy struct {

@@ -49,7 +49,7 @@ func TestMemoryUnderAbuse(t *testing.T) {
 		t.Skip("builds the binary and opens 10,000 connections")
 	}
 	raiseFileLimit(t, idleConns+1000)
-	bin := buildHashproxy(t)
+	bin := testenv.Hashproxy(t, false) // without the race detector: memory as users get it
 	mc := testenv.StartMemcached(t)
 	// Each scenario gets a fresh process: memory freed by one is not
 	// returned to the system at once and would count in the next.
@@ -117,17 +117,6 @@ type hashproxyProc struct {
 	cmd    *exec.Cmd
 	addr   string
 	output bytes.Buffer
-}
-
-// buildHashproxy builds the binary without the race detector, so that its
-// memory is what users get.
-func buildHashproxy(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "hashproxy")
-	if out, err := exec.Command("go", "build", "-o", bin, "hashproxy/cmd/hashproxy").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // startHashproxy runs bin serving one pool over server, with extra pool
