@@ -82,3 +82,43 @@ func benchReadReply(b *testing.B, size int) {
 		}
 	}
 }
+
+func BenchmarkReadMetaGet(b *testing.B) { benchRead(b, "mg user:12345:profile v f\r\n") }
+
+func BenchmarkReadMetaGetBase64(b *testing.B) {
+	benchRead(b, "mg dXNlcjoxMjM0NTpwcm9maWxl b v f\r\n")
+}
+
+func BenchmarkReadMetaSet100(b *testing.B) {
+	benchRead(b, "ms user:12345:profile 100 T3600 q\r\n"+strings.Repeat("v", 100)+"\r\n")
+}
+
+func BenchmarkAppendUpstreamMetaQuiet(b *testing.B) {
+	r := NewReader(strings.NewReader("mg user:12345:profile q v f t\r\n"), Limits{})
+	var req Request
+	if err := r.Read(&req); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = req.AppendUpstream(buf[:0])
+	}
+}
+
+// BenchmarkReadReplyMetaValue reads, again and again, the reply to an mg
+// that hits a 100-byte value: BenchmarkReadReplyValue's, in meta form.
+func BenchmarkReadReplyMetaValue(b *testing.B) {
+	reply := "VA 100 f0\r\n" + strings.Repeat("v", 100) + "\r\n"
+	rr := NewReplyReader(&loopReader{b: []byte(reply)}, 0)
+	out := make([]byte, 0, len(reply))
+	var res Result
+	b.SetBytes(int64(len(reply)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if out, err = rr.ReadReply(out[:0], CmdMg, nil, &res); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
