@@ -61,6 +61,7 @@ func TestMetaNodeFailures(t *testing.T) {
 	for n := range 3 {
 		k[n] = keysOn(t, pc, pc.Servers, n, 1, "mf")[0]
 	}
+	miss := keysOn(t, pc, pc.Servers, 0, 2, "mf")[1] // on node 0, never stored
 	c, err := net.DialTimeout("tcp", tp.addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestMetaNodeFailures(t *testing.T) {
 	// One request to each node, quiet, in one write; node down means a
 	// SERVER_ERROR naming it.
 	batch := func(on int) string {
-		return "mg " + k[0] + " q v\r\nmg " + k[on] + " q v k\r\nms " + k[on] + " 1 q\r\nx\r\nmd " + k[on] + " q\r\nma " + k[on] + " q N0\r\nmg " + k[2] + " q v\r\nmg zz-miss q\r\nmn\r\n"
+		return "mg " + k[0] + " q v\r\nmg " + k[on] + " q v k\r\nms " + k[on] + " 1 q\r\nx\r\nmd " + k[on] + " q\r\nma " + k[on] + " q N0\r\nmg " + k[2] + " q v\r\nmg " + miss + " q\r\nmn\r\n"
 	}
 	procs[1].Stop()
 	for round := range 3 { // failing on the connection, then marked down
