@@ -19,6 +19,7 @@ type warmWindow struct {
 	prev    *routes // the routes in force just before the reload, without their own prev
 	ends    time.Time
 	removed []*node       // nodes the reload took out, closed when the window ends
+	moved   float64       // the share of keys whose homes changed
 	done    chan struct{} // closed when the window ends early: superseded, turned off, or its pool removed
 }
 
@@ -74,6 +75,7 @@ func (p *pool) openWindow(old, cfg config.Pool, prev, next *routes, removed []*n
 		prev:    &before,
 		ends:    time.Now().Add(cfg.Warmup),
 		removed: removed,
+		moved:   movedShare(&before, next),
 		done:    make(chan struct{}),
 	}
 	p.warm = w
@@ -84,7 +86,7 @@ func (p *pool) openWindow(old, cfg config.Pool, prev, next *routes, removed []*n
 	}
 	p.log.Info("warm-up window opened: keys are also read from their homes under the previous ring",
 		zap.Duration("warmup", cfg.Warmup),
-		zap.Float64("keys_moved_share", movedShare(&before, next)),
+		zap.Float64("keys_moved_share", w.moved),
 		zap.Strings("servers_kept_read_only", names))
 	return w
 }
@@ -120,5 +122,5 @@ func (p *pool) closeWindow(w *warmWindow) {
 	cur.prev = nil
 	p.routes.Store(&cur)
 	p.log.Info("warm-up window closed: keys are read from their homes under the current ring only",
-		zap.Int("servers_closed", len(w.removed)))
+		zap.Float64("keys_moved_share", w.moved), zap.Int("servers_closed", len(w.removed)))
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"hashproxy/internal/config"
 	"hashproxy/internal/testenv"
@@ -164,6 +166,46 @@ func TestWarmupDeleteAndSet(t *testing.T) {
 			t.Errorf("%s deleted during the window: %+v, %v", k, it, err)
 		case i%2 == 1 && (err != nil || string(it.Value) != "new"):
 			t.Errorf("%s set during the window: %+v, %v", k, it, err)
+		}
+	}
+}
+
+// TestWarmupRemovedNode removes a running node with a short window: the
+// window's opening and closing are logged with the share of keys whose
+// homes changed; the removed node keeps its connections, and answers
+// reads, until the window ends, then they close.
+func TestWarmupRemovedNode(t *testing.T) {
+	_, addrs := startNodes(t, 3)
+	pc := faultPool(addrs...)
+	pc.Timeout = 2 * time.Second
+	pc.Warmup = 3 * time.Second
+	core, logs := observer.New(zap.InfoLevel)
+	tp := startPool(t, pc, zap.New(core))
+	writeKeys(t, tp.addr, warmKeys)
+	removed := tp.px.pools[0].conf.Load().nodes[2]
+	shrunk := pc
+	shrunk.Servers = pc.Servers[:2]
+	if err := tp.px.Reload(reloadConfig(shrunk)); err != nil {
+		t.Fatal(err)
+	}
+	if got := countMisses(t, tp.addr, 500); got != 0 {
+		t.Errorf("%d of 500 keys missed during the window, want 0", got)
+	}
+	if tp.px.pools[0].routes.Load().prev == nil {
+		t.Fatal("the window ended while the keys were read")
+	}
+	if removed.srv.Stat().Connections == 0 {
+		t.Error("the removed node's connections closed during the window")
+	}
+	waitFor(t, 5*time.Second, "removed node closed", func() bool { return removed.srv.Stat().Connections == 0 })
+	for _, msg := range []string{"warm-up window opened", "warm-up window closed"} {
+		entries := logs.FilterMessageSnippet(msg).All()
+		if len(entries) != 1 {
+			t.Fatalf("%d %q lines, want 1", len(entries), msg)
+		}
+		share, ok := entries[0].ContextMap()["keys_moved_share"].(float64)
+		if !ok || share < 0.2 || share > 0.45 {
+			t.Errorf("%q: keys_moved_share %v, want about a third", msg, entries[0].ContextMap()["keys_moved_share"])
 		}
 	}
 }
