@@ -13,6 +13,7 @@ import (
 	"hashproxy/internal/discovery"
 	"hashproxy/internal/proxy"
 	"hashproxy/internal/ring"
+	"hashproxy/internal/tlsconf"
 )
 
 // checkOptions are the flags of `hashproxy check`.
@@ -54,6 +55,9 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer, path string, overri
 	if err == nil {
 		cfg, err = resolveLookups(ctx, cfg)
 	}
+	if err == nil {
+		err = loadTLSFiles(cfg)
+	}
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
@@ -93,6 +97,17 @@ func resolveLookups(ctx context.Context, cfg *config.Config) (*config.Config, er
 	return cfg, nil
 }
 
+// loadTLSFiles reads the certificate, key and CA files of each pool's tls
+// section, as serve does.
+func loadTLSFiles(cfg *config.Config) error {
+	for _, p := range cfg.Pools {
+		if _, err := tlsconf.Client(p.TLS); err != nil {
+			return fmt.Errorf("pool %q: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
 // writeConfig describes a valid configuration: the admin listener, then
 // each pool with its ring.
 func writeConfig(w io.Writer, cfg *config.Config, rings []*ring.Ring) error {
@@ -118,6 +133,13 @@ func writePool(w io.Writer, p config.Pool, r *ring.Ring) error {
 		hash += ", hash tag " + p.HashTag
 	}
 	fmt.Fprintf(w, "\npool %q\n  listen        %s\n  hash          %s\n  distribution  %s\n", p.Name, p.Listen, hash, p.Distribution)
+	if t := p.TLS; t != nil {
+		fmt.Fprintf(w, "  tls           to the nodes, TLS %s or later", t.MinVersion)
+		if t.CertFile != "" {
+			fmt.Fprintf(w, ", client certificate %s", t.CertFile)
+		}
+		fmt.Fprintln(w)
+	}
 	for _, l := range p.Lookups {
 		fmt.Fprintf(w, "  lookup        %s (every %v)\n", l, p.DiscoveryInterval)
 	}

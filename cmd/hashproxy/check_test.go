@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"hashproxy/internal/testenv"
 )
@@ -213,5 +214,28 @@ func TestCheckResolvesLookups(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), `pool "main": discovery: dns+nodes.test:11213:2: A/AAAA lookup of nodes.test`) {
 		t.Errorf("a lookup that finds nothing: got %v", err)
+	}
+}
+
+// TestCheckReadsTLSFiles checks that check reads the files of a tls
+// section, as serve does, and says which one it could not.
+func TestCheckReadsTLSFiles(t *testing.T) {
+	ca := testenv.NewCA(t, "ca")
+	pair := ca.Issue(t, "proxy", time.Now().Add(time.Hour), "hashproxy")
+	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
+	write := func(caFile string) {
+		body := "pools:\n  main:\n    tls:\n      ca_file: " + caFile + "\n      cert_file: " + pair.CertFile + "\n      key_file: " + pair.KeyFile + "\n    servers: [127.0.0.1:11211]\n"
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ca.File)
+	out, _, err := runCmd(t, "check", "--config", path)
+	if err != nil || !strings.Contains(out, "  tls           to the nodes, TLS 1.2 or later, client certificate "+pair.CertFile+"\n") {
+		t.Errorf("got %v:\n%s", err, out)
+	}
+	write(pair.KeyFile)
+	if _, _, err := runCmd(t, "check", "--config", path); err == nil || !strings.Contains(err.Error(), `pool "main": tls: ca_file `+pair.KeyFile+": no PEM certificate in it") {
+		t.Errorf("a key as ca_file: got %v", err)
 	}
 }

@@ -139,6 +139,9 @@ type Pool struct {
 	// DiscoveryResolver is the "ip:port" of the DNS server lookups ask;
 	// "" uses the system's resolver.
 	DiscoveryResolver string
+	// TLS, when set, makes the connections to the nodes (and the health
+	// probes) TLS.
+	TLS *TLS
 }
 
 // Server is one memcached node of a pool.

@@ -33,6 +33,7 @@ func FuzzParse(f *testing.F) {
 		"a:\n  servers:\n    - ' '\n    - ':1:1'\n    - 'h:1:1 a b'\n",
 		"a:\n  listen: :1\n  discovery_interval: 1s\n  servers: [dns+h:1:2, 'dnssrv+_mc._tcp.h']\n",
 		"a:\n  listen: :1\n  elasticache: cfg:11211\n  discovery_resolver: '[::1]:53'\n",
+		"a:\n  listen: :1\n  tls: {ca_file: ca.pem, cert_file: c.pem, key_file: c.key, min_version: 1.3}\n  servers: [h:1]\n",
 	} {
 		f.Add([]byte(s))
 	}

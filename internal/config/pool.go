@@ -68,6 +68,8 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 			d.duration(e, p.Name, &p.Warmup)
 		case "backfill_max_ttl":
 			d.duration(e, p.Name, &p.BackfillMaxTTL)
+		case "tls":
+			p.TLS = d.tls(e, p.Name)
 		case "servers":
 			p.Servers, p.Lookups = d.servers(e, p.Name, p.Lookups)
 		case "elasticache":

@@ -171,6 +171,7 @@ func (v *validator) pool(p *Pool) {
 	}
 	v.servers(p)
 	v.lookups(p)
+	v.validateTLS(p)
 }
 
 // lookups checks a pool's discovery settings: each lookup's port and

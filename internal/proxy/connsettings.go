@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"fmt"
 	"time"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/tlsconf"
 	"hashproxy/internal/upstream"
 )
 
@@ -13,10 +16,12 @@ import (
 type connSettings struct {
 	conns, maxItemSize, failureLimit   int
 	timeout, probeInterval, retryAfter time.Duration
+	tls                                config.TLS // its files are read again by every reload
+	tlsOn                              bool
 }
 
 func connSettingsOf(cfg config.Pool) connSettings {
-	return connSettings{
+	cs := connSettings{
 		conns:         cfg.ServerConnections,
 		maxItemSize:   cfg.MaxItemSize,
 		failureLimit:  cfg.ServerFailureLimit,
@@ -24,6 +29,20 @@ func connSettingsOf(cfg config.Pool) connSettings {
 		probeInterval: cfg.HealthCheckInterval,
 		retryAfter:    retryAfter(cfg),
 	}
+	if cfg.TLS != nil {
+		cs.tls, cs.tlsOn = *cfg.TLS, true
+	}
+	return cs
+}
+
+// upstreamTLS reads the files of a pool's tls section, for the connections
+// to its nodes; nil without one.
+func upstreamTLS(cfg config.Pool) (*tls.Config, error) {
+	c, err := tlsconf.Client(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: pool %q: %w", cfg.Name, err)
+	}
+	return c, nil
 }
 
 // retryAfter is how long an ejected node waits for a probe to answer before

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,9 @@ type pool struct {
 	// reload; routes is the routing table requests read, lock-free.
 	conf   atomic.Pointer[poolConf]
 	routes atomic.Pointer[routes]
+	// upTLS is the TLS configuration of new connections to the nodes, nil
+	// for plain TCP; a reload replaces it with one read afresh.
+	upTLS  atomic.Pointer[tls.Config]
 	ejectM sync.Mutex  // serialises conf and route changes: reloads and node state changes
 	warm   *warmWindow // the open warm-up window, or nil; guarded by ejectM
 
@@ -72,9 +76,10 @@ func (pc *poolConf) has(srv *upstream.Server) bool {
 	return false
 }
 
-// newPool starts the pool's upstream servers and routes over full, the
-// ring of cfg's servers (see PoolRing); Start or a reload starts accepting.
-func newPool(cfg config.Pool, full *ring.Ring, log *zap.Logger, met *metrics.Metrics, st *localStats, hot *hotkeys.Tracker) *pool {
+// newPool starts the pool's upstream servers (with upTLS, or plain TCP when
+// nil) and routes over full, the ring of cfg's servers (see PoolRing);
+// Start or a reload starts accepting.
+func newPool(cfg config.Pool, full *ring.Ring, upTLS *tls.Config, log *zap.Logger, met *metrics.Metrics, st *localStats, hot *hotkeys.Tracker) *pool {
 	p := &pool{
 		hot:     hot,
 		name:    cfg.Name,
@@ -84,6 +89,7 @@ func newPool(cfg config.Pool, full *ring.Ring, log *zap.Logger, met *metrics.Met
 		stats:   st,
 		clients: make(map[*clientConn]struct{}),
 	}
+	p.upTLS.Store(upTLS)
 	nodes := make([]*node, len(cfg.Servers))
 	for i, sc := range cfg.Servers {
 		nodes[i] = p.newNode(cfg, sc)
@@ -103,6 +109,9 @@ func (p *pool) newNode(cfg config.Pool, sc config.Server) *node {
 	opts := connSettingsOf(cfg).options(sc.Addr)
 	opts.Logger = p.log
 	opts.OnState = func(up bool) { p.nodeStateChanged(n, up) }
+	if cfg.TLS != nil {
+		opts.TLS = p.upTLS.Load
+	}
 	n.srv = upstream.New(opts)
 	n.m.CountConnections(n.connections)
 	return n

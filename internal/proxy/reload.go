@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -74,10 +75,11 @@ type reloadSummary struct {
 
 // poolPlan is one pool of a new configuration, checked and ready to apply.
 type poolPlan struct {
-	cfg  config.Pool
-	full *ring.Ring   // over every server of cfg, in order
-	old  *pool        // the running pool of that name, or nil
-	ln   net.Listener // a new listener, or nil to keep the old one
+	cfg   config.Pool
+	full  *ring.Ring   // over every server of cfg, in order
+	upTLS *tls.Config  // for connections to the nodes, read afresh; nil for plain TCP
+	old   *pool        // the running pool of that name, or nil
+	ln    net.Listener // a new listener, or nil to keep the old one
 }
 
 // reload checks cfg, then applies it.
@@ -101,13 +103,14 @@ func (px *Proxy) reload(cfg *config.Config) (reloadSummary, error) {
 	for _, pl := range plans {
 		p := pl.old
 		if p == nil {
-			p = px.newPool(pl.cfg, pl.full)
+			p = px.newPool(pl.cfg, pl.full, pl.upTLS)
 			sum.poolsAdded = append(sum.poolsAdded, p.name)
 			for _, n := range p.conf.Load().nodes {
 				sum.serversAdded = append(sum.serversAdded, p.name+"/"+n.name)
 			}
 		} else {
 			stays[p] = true
+			p.upTLS.Store(pl.upTLS)
 			px.retire(p, p.reconfigure(pl.cfg, pl.full, &sum))
 		}
 		if pl.ln != nil {
@@ -144,7 +147,11 @@ func (px *Proxy) plan(cfg *config.Config) ([]poolPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		plans[i] = poolPlan{cfg: pc, full: full, old: running[pc.Name]}
+		upTLS, err := upstreamTLS(pc)
+		if err != nil {
+			return nil, err
+		}
+		plans[i] = poolPlan{cfg: pc, full: full, upTLS: upTLS, old: running[pc.Name]}
 	}
 	for i := range plans {
 		pl := &plans[i]

@@ -72,14 +72,19 @@ func (c *conn) run() {
 			c.failQueued(KindClosed)
 			return
 		}
-		nc, err := dial(c.s.opts.Addr, c.s.opts.Timeout)
+		nc, err := c.s.dial()
 		if err != nil {
-			c.s.recordFailure(KindConnect)
+			kind, msg := KindConnect, "connect failed"
+			var he *HandshakeError
+			if errors.As(err, &he) {
+				kind, msg = KindTLS, "TLS handshake failed"
+			}
+			c.s.recordFailure(kind)
 			if !broken {
-				c.s.log.Warn("connect failed", zap.Int("conn", c.id), zap.Error(err))
+				c.s.log.Warn(msg, zap.Int("conn", c.id), zap.Error(err))
 				broken = true
 			}
-			c.failFor(backoff, KindConnect)
+			c.failFor(backoff, kind)
 			backoff = min(2*backoff, maxBackoff)
 			continue
 		}

@@ -12,10 +12,11 @@ const (
 	KindClosed                // the connection broke, or the server was closed
 	KindDown                  // the node is marked down; failed fast
 	KindQueueFull             // too many requests already queued for the node
+	KindTLS                   // the TLS handshake with the node failed
 	numKinds
 )
 
-var kindNames = [numKinds]string{"timeout", "connect", "protocol", "closed", "down", "queue_full"}
+var kindNames = [numKinds]string{"timeout", "connect", "protocol", "closed", "down", "queue_full", "tls"}
 
 // String returns the kind's label value.
 func (k Kind) String() string { return kindNames[k] }
@@ -50,6 +51,7 @@ var reasons = [numKinds]string{
 	"connection closed",
 	"server is down",
 	"too many requests queued",
+	"TLS handshake failed",
 }
 
 // newErrors builds the Error of every kind for one server address.

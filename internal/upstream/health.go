@@ -101,7 +101,7 @@ func (s *Server) probe() {
 // answersVersion dials the node afresh and checks that it answers "version"
 // within the timeout.
 func (s *Server) answersVersion() bool {
-	nc, err := dial(s.opts.Addr, s.opts.Timeout)
+	nc, err := s.dial()
 	if err != nil {
 		return false
 	}

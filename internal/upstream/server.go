@@ -7,6 +7,7 @@
 package upstream
 
 import (
+	"crypto/tls"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,10 @@ type Options struct {
 	// OnState, if set, is called on every up/down transition, in order,
 	// from the goroutine that made it; it must not block.
 	OnState func(up bool)
+	// TLS, if set, returns the TLS configuration of each new connection
+	// (and health probe) to the node, or nil for plain TCP. A
+	// configuration without ServerName gets the node's host.
+	TLS func() *tls.Config
 	// Logger receives connection and health events; nil means none.
 	Logger *zap.Logger
 }
