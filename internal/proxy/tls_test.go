@@ -99,7 +99,7 @@ func TestTLSToNodesFailures(t *testing.T) {
 			tt.edit(&pc)
 			core, logs := observer.New(zap.WarnLevel)
 			tp := startPool(t, pc, zap.New(core))
-			c := dialMC(t, tp.addr)
+			c := dialRaw(t, tp.addr)
 			start := time.Now()
 			reply, err := c.set("k", "v")
 			if took := time.Since(start); err != nil || !strings.HasPrefix(reply, "SERVER_ERROR") || took > 2*pc.Timeout {
@@ -145,7 +145,7 @@ func TestTLSFilesReadAgainOnReload(t *testing.T) {
 	copyFile(stale.CertFile, pc.TLS.CertFile)
 	copyFile(stale.KeyFile, pc.TLS.KeyFile)
 	tp := startPool(t, pc, nil)
-	c := dialMC(t, tp.addr)
+	c := dialRaw(t, tp.addr)
 	if reply, _ := c.set("k", "v"); !strings.HasPrefix(reply, "SERVER_ERROR") {
 		t.Fatalf("with a client certificate the nodes refuse: %q", reply)
 	}
