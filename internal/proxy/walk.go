@@ -21,21 +21,21 @@ type walk struct {
 	keyBuf []byte        // the client's keys, copied, back to back
 	keys   [][]byte      // each key, in the client's order, sliced from keyBuf
 
-	homes    []*node // every key's homes, back to back
-	first    []int   // the homes of keys[i] are homes[first[i]:first[i+1]]
-	replicas []int   // how many of keys[i]'s homes are replica homes
-	tried    []int   // how many of keys[i]'s homes have been asked
-	missed   []uint64
-	hit      []valueRef
+	homes    []*node    // every key's homes, back to back
+	first    []int      // the homes of keys[i] are homes[first[i]:first[i+1]]
+	replicas []int      // how many of keys[i]'s homes are replica homes
+	tried    []int      // how many of keys[i]'s homes have been asked
+	missed   []uint64   // bit h of missed[i]: keys[i]'s home h answered without it
+	hit      []valueRef // where keys[i]'s value is
 
 	ops     []*upstream.Op
-	opNode  []*node  // opNode[j] was asked ops[j]
-	opKeys  [][]int  // opKeys[j] are the indexes of the keys ops[j] asks for, in order
-	scratch [][]byte // the keys of the request being built
-	fill    backfills
-	maxTTL  int64 // backfill_max_ttl, in seconds
-	failed  int   // the index of the first op that failed, or -1
-	ended   bool  // some home answered with END: the client gets hits and END
+	opNode  []*node   // opNode[j] was asked ops[j]
+	opKeys  [][]int   // opKeys[j] are the indexes of the keys ops[j] asks for, in order
+	scratch [][]byte  // the keys of the request being built
+	fill    backfills // the copies of values into homes that missed them
+	maxTTL  int64     // backfill_max_ttl, in seconds
+	failed  int       // the index of the first op that failed, or -1
+	ended   bool      // some home answered with END: the client gets hits and END
 }
 
 // valueRef is where a key's value is: ops[op].Values[value]; op is -1
