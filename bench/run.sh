@@ -7,7 +7,9 @@
 # fnv1a_64, the 4 nodes), warms each target up, then measures the three
 # targets interleaved, in a rotating order, for several rounds. "direct" is
 # the load generator against the first memcached node alone (it holds the
-# whole key space), the ceiling a proxy is compared with.
+# whole key space), the ceiling a proxy is compared with. Scenario u is
+# scenario a with the proxies listening on Unix sockets (as a sidecar's
+# clients can reach them); "direct" stays on TCP.
 #
 # For each proxy it reads utime+stime from /proc/PID/stat before and after
 # every run (CPU-seconds per million requests, over all rounds), the read and
@@ -20,7 +22,7 @@
 # markers when it has them (the notes around them are kept).
 #
 # Settings (environment):
-#   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e" KEYS=10000 LOW_RATE=5000
+#   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e u" KEYS=10000 LOW_RATE=5000
 #   MC_THREADS=2 HP_SERVER_CONNECTIONS=1 NC_SERVER_CONNECTIONS=1
 #   HP_CPUS=2         hashproxy serve --cpus (default: hashproxy's own, 1)
 #   PROFILE=b         save a CPU profile of hashproxy's first run of scenario
@@ -33,7 +35,7 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
 RUN_SECONDS=${RUN_SECONDS:-5}
-SCENARIOS=${SCENARIOS:-"a b c d e"}
+SCENARIOS=${SCENARIOS:-"a b c d e u"}
 KEYS=${KEYS:-10000}
 LOW_RATE=${LOW_RATE:-5000}
 # Two threads per node: on a 2-CPU machine one thread caps the direct
@@ -50,7 +52,7 @@ RESULTS=${RESULTS-bench/RESULTS.md}
 die() { echo "bench: $*" >&2; exit 1; }
 
 for sc in $SCENARIOS; do
-  case "$sc" in a | b | c | d | e) ;; *) die "unknown scenario $sc (a to e)" ;; esac
+  case "$sc" in a | b | c | d | e | u) ;; *) die "unknown scenario $sc (a to e, u)" ;; esac
 done
 
 find_program() {
@@ -109,6 +111,16 @@ wait_port() {
   die "nothing listens on 127.0.0.1:$1"
 }
 
+# wait_socket PATH: wait up to 5s until the Unix socket at PATH accepts.
+wait_socket() {
+  local i
+  for i in $(seq 1 100); do
+    [ -S "$1" ] && "$HP" bench --target "$1" --requests 1 --get-ratio 1 --no-warmup --quiet >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  die "nothing listens on $1"
+}
+
 # stop_pid PID: stop a process this script started and forget it.
 stop_pid() {
   local pid=$1 kept=() p
@@ -162,13 +174,18 @@ done
 for p in "${mc_ports[@]}"; do wait_port "$p"; done
 DIRECT="127.0.0.1:${mc_ports[0]}"
 
-# start_proxies SCENARIO: start nutcracker and hashproxy; sets NC_PID,
-# NC_ADDR, HP_PID, HP_ADDR, ADMIN_ADDR.
+# start_proxies SCENARIO: start nutcracker and hashproxy, on TCP or (for
+# scenario u) on Unix sockets; sets NC_PID, NC_ADDR, HP_PID, HP_ADDR,
+# ADMIN_ADDR.
 start_proxies() {
   local servers="" p
   for p in "${mc_ports[@]}"; do servers+="    - 127.0.0.1:$p:1"$'\n'; done
 
-  free_port; NC_ADDR="127.0.0.1:$PORT"
+  if [ "$1" = u ]; then
+    NC_ADDR="$work/nutcracker.sock"
+  else
+    free_port; NC_ADDR="127.0.0.1:$PORT"
+  fi
   free_port; local nc_stats=$PORT
   cat >"$work/nutcracker.yml" <<YML
 bench:
@@ -188,7 +205,11 @@ YML
   NC_PID=$!
   pids+=("$NC_PID")
 
-  free_port; HP_ADDR="127.0.0.1:$PORT"
+  if [ "$1" = u ]; then
+    HP_ADDR="$work/hashproxy.sock"
+  else
+    free_port; HP_ADDR="127.0.0.1:$PORT"
+  fi
   free_port; ADMIN_ADDR="127.0.0.1:$PORT"
   local pprof=false
   [ "$PROFILE" = "$1" ] && pprof=true
@@ -216,13 +237,18 @@ YML
   "$HP" serve --config "$work/hashproxy.yaml" "${cpus[@]}" 2>"$work/hashproxy-$1.log" &
   HP_PID=$!
   pids+=("$HP_PID")
-  wait_port "${NC_ADDR##*:}"
-  wait_port "${HP_ADDR##*:}"
+  if [ "$1" = u ]; then
+    wait_socket "$NC_ADDR"
+    wait_socket "$HP_ADDR"
+  else
+    wait_port "${NC_ADDR##*:}"
+    wait_port "${HP_ADDR##*:}"
+  fi
 }
 
 scenario_flags() {
   case "$1" in
-    a) echo "--conns 50 --pipeline 1 --get-ratio 0.9 --value-size 100" ;;
+    a | u) echo "--conns 50 --pipeline 1 --get-ratio 0.9 --value-size 100" ;;
     b) echo "--conns 50 --pipeline 16 --get-ratio 0.9 --value-size 100" ;;
     c) echo "--conns 50 --pipeline 1 --get-ratio 0.9 --value-size 100 --multiget 10" ;;
     d) echo "--conns 1000 --pipeline 1 --get-ratio 0.9 --value-size 100 --rate $LOW_RATE" ;;
@@ -236,6 +262,7 @@ scenario_title() {
     c) echo "(c) 10-key multi-gets" ;;
     d) echo "(d) 1,000 conns at $LOW_RATE req/s total" ;;
     e) echo "(e) 4 KiB values" ;;
+    u) echo "(u) as (a), clients on a Unix socket" ;;
   esac
 }
 

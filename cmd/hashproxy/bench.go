@@ -52,7 +52,7 @@ when any request failed or was answered wrongly.`,
 	}
 	f := cmd.Flags()
 	l := &o.load
-	f.StringVar(&l.Target, "target", l.Target, "memcached server or proxy to load, host:port")
+	f.StringVar(&l.Target, "target", l.Target, "memcached server or proxy to load, host:port or a Unix socket's path")
 	f.IntVar(&l.Conns, "conns", l.Conns, "client connections")
 	f.IntVar(&l.Pipeline, "pipeline", l.Pipeline, "requests in flight per connection (1: no pipelining)")
 	f.Float64Var(&l.GetRatio, "get-ratio", l.GetRatio, "share of requests that are gets, 0 to 1; the rest are sets")

@@ -15,6 +15,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -31,7 +32,8 @@ const (
 // Options configure one run. Run uses them as given; DefaultOptions returns
 // a usable starting point.
 type Options struct {
-	// Target is the "host:port" of the memcached server or proxy.
+	// Target is the "host:port" of the memcached server or proxy, or the
+	// path of its Unix socket.
 	Target string
 	// Conns is the number of client connections, at least 1.
 	Conns int
@@ -146,4 +148,13 @@ func (o *Options) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// network is the network of Target: "unix" for a socket's path (it starts
+// with '/'), else "tcp".
+func (o *Options) network() string {
+	if strings.HasPrefix(o.Target, "/") {
+		return "unix"
+	}
+	return "tcp"
 }

@@ -83,7 +83,7 @@ func dialAll(ctx context.Context, o *Options, ks *keyspace) ([]*worker, error) {
 	d := net.Dialer{Timeout: o.Timeout}
 	workers := make([]*worker, 0, o.Conns)
 	for i := 0; i < o.Conns; i++ {
-		conn, err := d.DialContext(ctx, "tcp", o.Target)
+		conn, err := d.DialContext(ctx, o.network(), o.Target)
 		if err != nil {
 			for _, w := range workers {
 				_ = w.conn.Close()

@@ -245,3 +245,19 @@ func TestWorkerDoesNotAllocatePerRequest(t *testing.T) {
 		t.Errorf("errors %d hits %d misses %d: %s", w.errors.Load(), w.hits, w.misses, w.firstErr)
 	}
 }
+
+// TestRunOverUnixSocket: a target that is a path is reached over its Unix
+// socket.
+func TestRunOverUnixSocket(t *testing.T) {
+	mc := testenv.StartMemcachedSocket(t)
+	o := quick(mc.Addr)
+	o.Duration = 0
+	o.Requests = 400
+	r, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors != 0 || r.Requests < 400 || r.Hits == 0 {
+		t.Fatalf("requests %d, hits %d, errors %d: %s", r.Requests, r.Hits, r.Errors, r.FirstError)
+	}
+}

@@ -275,7 +275,7 @@ func (w *worker) fail(err error) {
 // request, so a run bounded by a request count ends even when the target
 // is gone; it is retried after a pause.
 func (w *worker) redial(now int64) {
-	conn, err := w.dialer.Dial("tcp", w.opts.Target)
+	conn, err := w.dialer.Dial(w.opts.network(), w.opts.Target)
 	if err != nil {
 		w.noteError(err.Error())
 		w.sent++
