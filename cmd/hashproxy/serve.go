@@ -177,7 +177,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 		ln, err := net.Listen("tcp", cfg.Admin.Listen)
 		if err != nil {
 			_ = px.Shutdown(context.Background())
-			return fmt.Errorf("admin listener: %w", err)
+			return fmt.Errorf("admin listener: %w (give another with --admin-listen ADDR, or turn it off with --admin-listen \"\")", err)
 		}
 		admin = metrics.NewAdmin(reg, px.Ready, cfg.Admin.Pprof, log.Named("admin"))
 		admin.ServeStatus(met, px, statuspage.HTML())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,5 +66,31 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	}
 	if !strings.Contains(string(out), path+":4") {
 		t.Errorf("error does not name the file and line:\n%s", out)
+	}
+}
+
+// TestServeAdminPortTaken: a second hashproxy whose admin address another
+// process holds (two nutcracker.yml files, which cannot say admin, both
+// take the default) exits non-zero and names the flag that settles it.
+func TestServeAdminPortTaken(t *testing.T) {
+	mc := testenv.StartMemcached(t)
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	port := testenv.FreePort(t)
+	path := filepath.Join(t.TempDir(), "nutcracker.yml")
+	body := "a:\n  listen: 127.0.0.1:" + strconv.Itoa(port) + "\n  servers:\n   - " + mc.Addr + ":1\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(hashproxyBinary(t), "serve", "--config", path, "--admin-listen", other.Addr().String()).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("want a non-zero exit, got %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "address already in use (give another with --admin-listen ADDR, or turn it off with --admin-listen \"\")") {
+		t.Errorf("error does not name the way out:\n%s", out)
 	}
 }
