@@ -43,6 +43,31 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+// FuzzMetaRequest builds a meta request from a verb, a key and flags, so
+// that the fuzzer spends its time in the meta parser: its key decoding,
+// its flag and number checks, quiet mode and an ms's data block. The
+// checks are FuzzReader's.
+func FuzzMetaRequest(f *testing.F) {
+	for _, s := range []struct{ key, flags, data string }{
+		{"a", "v f t", ""}, {"YQ==", "b k q", ""}, {"a", "q q", ""}, {"a", "N30 T-1 R+5 F4294967301 C-0 J\t7 D5x", ""},
+		{"a", "MX O12345678901234567890123456789012", ""}, {"Y!Q=!=", "b", "xy\r\n"}, {"a", "2 q T0", "xy\r\n"},
+		{"a", "2000 q", "x"}, {"a\x00b", "v", ""}, {"a", "c f h k l s t u v O P L q N0 R0 T0 x", "1\r\nb\r\n"},
+	} {
+		for verb := range 6 {
+			f.Add(uint8(verb), s.key, s.flags, []byte(s.data))
+		}
+	}
+	verbs := []string{"mg", "ms", "md", "ma", "me", "mn"}
+	f.Fuzz(func(t *testing.T, verb uint8, key, flags string, data []byte) {
+		in := verbs[int(verb)%len(verbs)] + " " + key + " " + flags + "\r\n" + string(data)
+		whole := checkRequests(t, strings.NewReader(in), bufSize)
+		small := checkRequests(t, &chunkReader{s: in, n: 3}, 16)
+		if !reflect.DeepEqual(whole, small) {
+			t.Fatalf("read whole %q\nin 3-byte reads into a 16-byte buffer %q", whole, small)
+		}
+	})
+}
+
 // checkRequests reads every request in rd within fuzzLimits through a
 // buffer of bufLen bytes, checking that scratch memory stays within the
 // limits and that each accepted request, encoded by AppendUpstream, parses
