@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hashproxy/internal/config"
+	"hashproxy/internal/testenv"
 )
 
 // BenchmarkProxyGet measures a single-key get of a 100-byte value through
@@ -18,7 +19,21 @@ import (
 // with 16 requests in flight. Allocations are the whole process's, so they
 // are the proxy's: the client side allocates nothing per request.
 func BenchmarkProxyGet(b *testing.B) {
-	benchOneKey(b, "get bench:get\r\n", func(value string) string {
+	benchOneKey(b, startProxy(b, 1, nil).addr, "get bench:get\r\n", func(value string) string {
+		return "VALUE bench:get 0 " + strconv.Itoa(len(value)) + "\r\n" + value + "\r\nEND\r\n"
+	})
+}
+
+// BenchmarkProxyGetHotKeys is BenchmarkProxyGet with hot keys counted
+// (admin.hot_keys: on), for its cost against BenchmarkProxyGet.
+func BenchmarkProxyGetHotKeys(b *testing.B) {
+	pc := config.DefaultPool()
+	pc.Listen = "127.0.0.1:0"
+	pc.Timeout = 2 * time.Second
+	mc := testenv.StartMemcached(b)
+	pc.Servers = []config.Server{{Addr: mc.Addr, Host: "127.0.0.1", Port: mc.Port, Weight: 1}}
+	addr := startPoolWith(b, pc, Options{HotKeys: config.HotKeysOn}).addr
+	benchOneKey(b, addr, "get bench:get\r\n", func(value string) string {
 		return "VALUE bench:get 0 " + strconv.Itoa(len(value)) + "\r\n" + value + "\r\nEND\r\n"
 	})
 }
@@ -26,18 +41,18 @@ func BenchmarkProxyGet(b *testing.B) {
 // BenchmarkProxyMetaGet is BenchmarkProxyGet with mg: the same item read
 // with "mg <key> v", to compare with get.
 func BenchmarkProxyMetaGet(b *testing.B) {
-	benchOneKey(b, "mg bench:get v\r\n", func(value string) string {
+	benchOneKey(b, startProxy(b, 1, nil).addr, "mg bench:get v\r\n", func(value string) string {
 		return "VA " + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
 	})
 }
 
-// benchOneKey stores a 100-byte value under bench:get through a proxy to
-// one memcached, then measures req, answered with reply(value), with 1
-// and 16 requests in flight over one client connection. cpu-ns/op is the
+// benchOneKey stores a 100-byte value under bench:get through the proxy
+// at addr, over one memcached, then measures req, answered with
+// reply(value), with 1 and 16 requests in flight over one client
+// connection. cpu-ns/op is the
 // test process's CPU time (the proxy's and the small client's, not
 // memcached's) per request, steadier than ns/op on a busy machine.
-func benchOneKey(b *testing.B, req string, reply func(value string) string) {
-	addr := startProxy(b, 1, nil).addr
+func benchOneKey(b *testing.B, addr, req string, reply func(value string) string) {
 	value := string(bytes.Repeat([]byte("v"), 100))
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {

@@ -36,9 +36,17 @@ func faultPool(addrs ...string) config.Pool {
 // logging to log (nil: nowhere), and shuts it down when the test ends.
 func startPool(t testing.TB, pc config.Pool, log *zap.Logger) *testProxy {
 	t.Helper()
+	return startPoolWith(t, pc, Options{Logger: log})
+}
+
+// startPoolWith is startPool with options; their Version and Metrics are
+// set here.
+func startPoolWith(t testing.TB, pc config.Pool, opts Options) *testProxy {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	met := metrics.New(reg, metrics.BuildInfo{Version: "test"}, MetricLabels())
-	px, err := New(&config.Config{Pools: []config.Pool{pc}}, Options{Version: "test", Metrics: met, Logger: log})
+	opts.Version = "test"
+	opts.Metrics = metrics.New(reg, metrics.BuildInfo{Version: "test"}, MetricLabels())
+	px, err := New(&config.Config{Pools: []config.Pool{pc}}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
