@@ -78,7 +78,7 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.configPath, "config", "c", "", "configuration file (native YAML or twemproxy nutcracker.yml)")
-	f.StringVar(&o.listen, "listen", config.DefaultListen, "without --config: address the pool listens on")
+	f.StringVar(&o.listen, "listen", config.DefaultListen, "without --config: address the pool listens on, host:port or a Unix socket's path")
 	f.StringArrayVar(&o.servers, "server", nil, "without --config: a memcached server as host:port[:weight] [name] (repeatable)")
 	o.overrides.register(f)
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for in-flight requests")

@@ -60,6 +60,14 @@ func TestAgreesWithNutcracker(t *testing.T) {
 			"replication_factor, warmup and backfill_max_ttl are hashproxy's own: a file using them is no longer twemproxy's"},
 		{"no weight", head + "  servers:\n    - 127.0.0.1:11211\n", verdict{false, true},
 			"the weight defaults to 1, as in the serve command's --server flag"},
+		{"weight 100000", head + "  servers:\n    - 127.0.0.1:11211:100000\n    - 127.0.0.1:11212:1\n", accept, ""},
+		{"unix socket listen", "a:\n  listen: /tmp/hashproxy-test.sock\n" + one, accept, ""},
+		{"unix socket listen with mode", "a:\n  listen: /tmp/hashproxy-test.sock 0666\n" + one, accept, ""},
+		{"unix socket mode not octal", "a:\n  listen: /tmp/hashproxy-test.sock 0999\n" + one, verdict{true, false},
+			"twemproxy reads the mode's digits up to the first that is not octal; a typo in a mode is refused"},
+		{"unix socket servers", head + "  servers:\n    - /tmp/mc1.sock:1\n    - /tmp/mc2.sock:2 two\n", accept, ""},
+		{"health_check_interval", head + "  health_check_interval: 100\n" + one, verdict{false, true},
+			"health_check_interval is hashproxy's own: twemproxy does not probe a down node"},
 	}
 	for _, h := range ring.HashNames() {
 		tests = append(tests, struct {
