@@ -91,14 +91,9 @@ func (c Command) Storage() bool { return c >= CmdSet && c <= CmdCas }
 func (c Command) Meta() bool { return c >= CmdMg && c <= CmdMn }
 
 // MetaRead reports whether c is a meta command that reads an item (mg, me)
-// rather than changes one (ms, md, ma). mn touches no item: neither holds.
-// An mg with the N, T or R flag may also create a stub item or change its
-// TTL, as gat does.
+// rather than changes one (ms, md, ma; mn touches none). An mg with the N,
+// T or R flag may also create a stub item or change its TTL, as gat does.
 func (c Command) MetaRead() bool { return c == CmdMg || c == CmdMe }
-
-// MetaWrite reports whether c is a meta command that changes an item: ms,
-// md or ma.
-func (c Command) MetaWrite() bool { return c == CmdMs || c == CmdMd || c == CmdMa }
 
 // touches reports whether c is gat or gats, whose first argument is an
 // expiration time.

@@ -21,12 +21,17 @@ func TestCommandNames(t *testing.T) {
 func TestCommandKinds(t *testing.T) {
 	retrieval := map[Command]bool{CmdGet: true, CmdGets: true, CmdGat: true, CmdGats: true}
 	storage := map[Command]bool{CmdSet: true, CmdAdd: true, CmdReplace: true, CmdAppend: true, CmdPrepend: true, CmdCas: true}
+	meta := map[Command]bool{CmdMg: true, CmdMs: true, CmdMd: true, CmdMa: true, CmdMe: true, CmdMn: true}
+	metaRead := map[Command]bool{CmdMg: true, CmdMe: true}
 	for c := Command(0); int(c) <= NumCommands; c++ {
 		if c.Retrieval() != retrieval[c] {
 			t.Errorf("%v.Retrieval() = %v", c, c.Retrieval())
 		}
 		if c.Storage() != storage[c] {
 			t.Errorf("%v.Storage() = %v", c, c.Storage())
+		}
+		if c.Meta() != meta[c] || c.MetaRead() != metaRead[c] {
+			t.Errorf("%v.Meta() = %v, MetaRead() = %v", c, c.Meta(), c.MetaRead())
 		}
 	}
 }

@@ -41,11 +41,14 @@ func (c *clientConn) dispatch(req *proto.Request) bool {
 		// owed before it: the end of a pipeline of quiet meta requests,
 		// whichever nodes they went to.
 		c.owe(pending{kind: replyLocal, local: proto.ReplyMN})
-	case proto.CmdMg, proto.CmdMe:
-		// Meta reads go to the key's first home, the ring owner.
-		c.forward(req, c.p.routes.Load().pick(req.Keys[0]))
 	default:
-		c.writeHomes(req, c.p.routes.Load())
+		r := c.p.routes.Load()
+		if req.Cmd.MetaRead() {
+			// Meta reads go to the key's first home, the ring owner.
+			c.forward(req, r.pick(req.Keys[0]))
+		} else {
+			c.writeHomes(req, r)
+		}
 	}
 	return true
 }
