@@ -104,8 +104,9 @@ func TestBinaryStatus(t *testing.T) {
 		t.Fatalf("status pools = %+v, want main with 3 nodes", st.Pools)
 	}
 	p := st.Pools[0]
-	if p.Name != "main" || p.Listen != sp.addr || p.Distribution != "ketama" {
-		t.Errorf("pool = %s %s %s, want main %s ketama", p.Name, p.Listen, p.Distribution, sp.addr)
+	if p.Name != "main" || p.Listen != sp.addr || p.Distribution != "ketama" || p.ReplicationFactor != 1 || p.Warmup != nil {
+		t.Errorf("pool = %s %s %s, %d copies, warm-up %+v; want main %s ketama, 1 copy, no warm-up",
+			p.Name, p.Listen, p.Distribution, p.ReplicationFactor, p.Warmup, sp.addr)
 	}
 	var shareSum float64
 	for i, n := range p.Nodes {
@@ -187,6 +188,18 @@ func TestBinaryStatus(t *testing.T) {
 		ev := sp.status(t).Events
 		return len(ev) > 0 && ev[0].Kind == metrics.EventReload && ev[0].Result == metrics.ResultSuccess
 	})
+
+	// A reload that takes a node out, with two copies of each key, opens
+	// a warm-up window.
+	changed := strings.Replace(sp.config, "    servers:\n", "    warmup: 30s\n    replication_factor: 2\n    servers:\n", 1)
+	changed = strings.Replace(changed, "      - "+nodes[2].Addr+":1\n", "", 1)
+	sp.reload(t, changed)
+	waitFor(t, "the pool with two nodes", func() bool { return len(sp.status(t).Pools[0].Nodes) == 2 })
+	p = sp.status(t).Pools[0]
+	if w := p.Warmup; p.ReplicationFactor != 2 || w == nil || w.RemainingSeconds <= 0 || w.RemainingSeconds > 30 ||
+		w.KeysMovedShare <= 0 || w.KeysMovedShare > 1 || time.Until(w.Ends) > 30*time.Second {
+		t.Errorf("after the reload: %d copies, warm-up %+v; want 2 copies and a window of at most 30s with keys moved", p.ReplicationFactor, w)
+	}
 }
 
 // TestBinaryHotKeysWorkload is hot keys' acceptance test through the

@@ -29,6 +29,7 @@ func TestTopLines(t *testing.T) {
 		Time: time.Now(), Version: "1.2.3", UptimeSeconds: 75, IntervalSeconds: 5,
 		Pools: []metrics.PoolStatus{{
 			Name: "main", Listen: "127.0.0.1:22122", Distribution: "ketama", ClientConnections: 3, RequestsPerSecond: 300,
+			ReplicationFactor: 2, Warmup: &metrics.WarmupStatus{RemainingSeconds: 41.2, KeysMovedShare: 0.25},
 			Nodes: []metrics.NodeStatus{
 				{Name: "cache-a", Address: "10.0.0.1:11211", State: metrics.StateUp, RingShare: 0.5, RequestsPerSecond: 200, HitRatio: &hit, P50Seconds: &p50, P99Seconds: &p99, Connections: 2},
 				{Name: "cache-b", Address: "10.0.0.2:11211", State: metrics.StateDown, RingShare: 0.5, RequestsPerSecond: 100, ErrorsPerSecond: 100},
@@ -43,7 +44,7 @@ func TestTopLines(t *testing.T) {
 		all = append(all, lineText(l))
 	}
 	screen := strings.Join(all, "\n")
-	for _, want := range []string{"version 1.2.3", "up 1m15s", "pool main", "300.0 req/s", "cache-a", "cache-b", "90.0%", "120µs", "3.10ms", "down", "user:42", "1234", "30.0%", "last 60s", "reload failure", "bad yaml"} {
+	for _, want := range []string{"version 1.2.3", "up 1m15s", "pool main", "300.0 req/s", "cache-a", "cache-b", "90.0%", "120µs", "3.10ms", "down", "user:42", "1234", "30.0%", "last 60s", "reload failure", "bad yaml", "2 copies", "warm-up 42s left, 25.0% of keys moved"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -91,10 +92,17 @@ func topLines(u topUpdate, admin string, width int) []topLine {
 
 // topPool lays out one pool: its title, its nodes and its hot keys.
 func topPool(p metrics.PoolStatus, width int) []topLine {
-	lines := []topLine{{
+	title := topLine{
 		{"pool " + p.Name, styleTitle},
 		{fmt.Sprintf("  %s  %s  %d clients  %s req/s", p.Listen, p.Distribution, p.ClientConnections, num(p.RequestsPerSecond)), styleNormal},
-	}}
+	}
+	if p.ReplicationFactor > 1 {
+		title = append(title, topSegment{fmt.Sprintf("  %d copies", p.ReplicationFactor), styleNormal})
+	}
+	if w := p.Warmup; w != nil {
+		title = append(title, topSegment{fmt.Sprintf("  warm-up %.0fs left, %s of keys moved", math.Ceil(w.RemainingSeconds), pct(&w.KeysMovedShare)), styleStates[metrics.StateEjected]})
+	}
+	lines := []topLine{title}
 	nameW := len("NODE")
 	var maxRPS float64
 	for _, n := range p.Nodes {

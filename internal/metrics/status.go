@@ -60,6 +60,11 @@ type PoolStatus struct {
 	RequestsPerSecond float64 `json:"requests_per_second"`
 	// Nodes are the configured nodes, in configuration order.
 	Nodes []NodeStatus `json:"nodes"`
+	// ReplicationFactor is the copies kept of each key.
+	ReplicationFactor int `json:"replication_factor"`
+	// Warmup is the warm-up window open after a reload that changed the
+	// ring; nil when none is.
+	Warmup *WarmupStatus `json:"warmup"`
 	// Arcs are the ring's hash space from 0 to 1, in order; each arc's
 	// Node indexes Nodes.
 	Arcs []Arc `json:"arcs"`
@@ -84,6 +89,15 @@ type NodeStatus struct {
 	P99Seconds        *float64 `json:"p99_seconds"`
 	ErrorsPerSecond   float64  `json:"errors_per_second"`
 	Connections       int      `json:"connections"`
+}
+
+// WarmupStatus is an open warm-up window: until it ends, keys are also
+// read from their homes under the previous ring.
+type WarmupStatus struct {
+	Ends             time.Time `json:"ends"`
+	RemainingSeconds float64   `json:"remaining_seconds"`
+	// KeysMovedShare estimates the share of keys whose homes changed.
+	KeysMovedShare float64 `json:"keys_moved_share"`
 }
 
 // Arc is a stretch of a ring's hash space that one node owns, from Start to

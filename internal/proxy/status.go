@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"math"
+	"time"
+
 	"hashproxy/internal/config"
 	"hashproxy/internal/hotkeys"
 	"hashproxy/internal/metrics"
@@ -55,6 +58,16 @@ func (p *pool) status(listen string) metrics.PoolStatus {
 			ps.Nodes[j].RingShare = share
 		}
 	}
+	ps.ReplicationFactor = r.copies
+	p.ejectM.Lock()
+	if w := p.warm; w != nil {
+		ps.Warmup = &metrics.WarmupStatus{
+			Ends:             w.ends.UTC(),
+			RemainingSeconds: math.Round(max(time.Until(w.ends).Seconds(), 0)*10) / 10,
+			KeysMovedShare:   math.Round(w.moved*1e4) / 1e4,
+		}
+	}
+	p.ejectM.Unlock()
 	for _, a := range r.ring.Arcs() {
 		if j, ok := index[r.nodes[a.Node]]; ok {
 			ps.Arcs = append(ps.Arcs, metrics.Arc{Start: a.Start, End: a.End, Node: j})
