@@ -98,10 +98,13 @@ func resolveLookups(ctx context.Context, cfg *config.Config) (*config.Config, er
 }
 
 // loadTLSFiles reads the certificate, key and CA files of each pool's tls
-// section, as serve does.
+// and client_tls sections, as serve does.
 func loadTLSFiles(cfg *config.Config) error {
 	for _, p := range cfg.Pools {
 		if _, err := tlsconf.Client(p.TLS); err != nil {
+			return fmt.Errorf("pool %q: %w", p.Name, err)
+		}
+		if _, err := tlsconf.Server(p.ClientTLS); err != nil {
 			return fmt.Errorf("pool %q: %w", p.Name, err)
 		}
 	}
@@ -137,6 +140,13 @@ func writePool(w io.Writer, p config.Pool, r *ring.Ring) error {
 		fmt.Fprintf(w, "  tls           to the nodes, TLS %s or later", t.MinVersion)
 		if t.CertFile != "" {
 			fmt.Fprintf(w, ", client certificate %s", t.CertFile)
+		}
+		fmt.Fprintln(w)
+	}
+	if t := p.ClientTLS; t != nil {
+		fmt.Fprintf(w, "  client_tls    certificate %s", t.CertFile)
+		if t.ClientCAFile != "" {
+			fmt.Fprintf(w, ", client certificates required (%s)", t.ClientCAFile)
 		}
 		fmt.Fprintln(w)
 	}

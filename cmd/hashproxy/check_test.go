@@ -224,14 +224,16 @@ func TestCheckReadsTLSFiles(t *testing.T) {
 	pair := ca.Issue(t, "proxy", time.Now().Add(time.Hour), "hashproxy")
 	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
 	write := func(caFile string) {
-		body := "pools:\n  main:\n    tls:\n      ca_file: " + caFile + "\n      cert_file: " + pair.CertFile + "\n      key_file: " + pair.KeyFile + "\n    servers: [127.0.0.1:11211]\n"
+		body := "pools:\n  main:\n    tls:\n      ca_file: " + caFile + "\n      cert_file: " + pair.CertFile + "\n      key_file: " + pair.KeyFile + "\n" +
+			"    client_tls: {cert_file: " + pair.CertFile + ", key_file: " + pair.KeyFile + ", client_ca_file: " + caFile + "}\n    servers: [127.0.0.1:11211]\n"
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	write(ca.File)
 	out, _, err := runCmd(t, "check", "--config", path)
-	if err != nil || !strings.Contains(out, "  tls           to the nodes, TLS 1.2 or later, client certificate "+pair.CertFile+"\n") {
+	if err != nil || !strings.Contains(out, "  tls           to the nodes, TLS 1.2 or later, client certificate "+pair.CertFile+"\n") ||
+		!strings.Contains(out, "  client_tls    certificate "+pair.CertFile+", client certificates required ("+ca.File+")\n") {
 		t.Errorf("got %v:\n%s", err, out)
 	}
 	write(pair.KeyFile)

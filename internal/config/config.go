@@ -142,6 +142,8 @@ type Pool struct {
 	// TLS, when set, makes the connections to the nodes (and the health
 	// probes) TLS.
 	TLS *TLS
+	// ClientTLS, when set, makes the pool's listener TLS.
+	ClientTLS *ClientTLS
 }
 
 // Server is one memcached node of a pool.

@@ -70,6 +70,8 @@ func (d *decoder) pool(name *yaml.Node, m *yaml.Node, requireListen bool) Pool {
 			d.duration(e, p.Name, &p.BackfillMaxTTL)
 		case "tls":
 			p.TLS = d.tls(e, p.Name)
+		case "client_tls":
+			p.ClientTLS = d.clientTLS(e, p.Name)
 		case "servers":
 			p.Servers, p.Lookups = d.servers(e, p.Name, p.Lookups)
 		case "elasticache":

@@ -27,6 +27,39 @@ type TLS struct {
 	MinVersion string
 }
 
+// ClientTLS makes a pool's listener TLS. Its files are read when the
+// configuration is applied (at start and at every reload).
+type ClientTLS struct {
+	// CertFile and KeyFile are the PEM certificate and key the listener
+	// shows clients; both are required.
+	CertFile, KeyFile string
+	// ClientCAFile, when set, is a PEM file of the certificate authorities
+	// whose client certificates are accepted; a client must then show one.
+	ClientCAFile string
+}
+
+// clientTLS decodes a pool's client_tls section.
+func (d *decoder) clientTLS(e entry, pool string) *ClientTLS {
+	t := &ClientTLS{}
+	entries, _ := d.entries(e.value, pool, "client_tls")
+	for _, f := range entries {
+		d.mark(f.value, "pools", pool, "client_tls", f.key)
+		key := f.key
+		f.key = "client_tls." + key
+		switch key {
+		case "cert_file":
+			d.str(f, pool, &t.CertFile)
+		case "key_file":
+			d.str(f, pool, &t.KeyFile)
+		case "client_ca_file":
+			d.str(f, pool, &t.ClientCAFile)
+		default:
+			d.problem(f.knode, pool, "client_tls: unknown key %q (want cert_file, key_file, client_ca_file)", key)
+		}
+	}
+	return t
+}
+
 // tls decodes a pool's tls section.
 func (d *decoder) tls(e entry, pool string) *TLS {
 	t := &TLS{MinVersion: TLSVersions[0]}
@@ -63,8 +96,11 @@ func (d *decoder) tlsVersion(e entry, pool string, dst *string) {
 	*dst = n.Value
 }
 
-// validateTLS checks a pool's tls section.
+// validateTLS checks a pool's tls and client_tls sections.
 func (v *validator) validateTLS(p *Pool) {
+	if c := p.ClientTLS; c != nil && (c.CertFile == "" || c.KeyFile == "") {
+		v.add(p.Name, []string{"pools", p.Name, "client_tls"}, "client_tls: cert_file and key_file are required")
+	}
 	t := p.TLS
 	if t == nil {
 		return

@@ -46,3 +46,23 @@ func TestParseTLSProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestParseClientTLS(t *testing.T) {
+	cfg, err := Parse("f", []byte("a:\n  listen: :1\n  client_tls:\n    cert_file: s.pem\n    key_file: s.key\n    client_ca_file: ca.pem\n  servers: [127.0.0.1:1]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Pools[0].ClientTLS, (ClientTLS{CertFile: "s.pem", KeyFile: "s.key", ClientCAFile: "ca.pem"}); got == nil || *got != want {
+		t.Errorf("client_tls %+v, want %+v", got, want)
+	}
+	for src, want := range map[string]string{
+		"a:\n  listen: :1\n  servers: [127.0.0.1:1]\n  client_tls:\n    cert_file: s.pem\n":  `f:5: pool "a": client_tls: cert_file and key_file are required`,
+		"a:\n  listen: :1\n  servers: [127.0.0.1:1]\n  client_tls:\n    ca_file: ca.pem\n": `f:5: pool "a": client_tls: unknown key "ca_file" (want cert_file, key_file, client_ca_file)`,
+	} {
+		_, err := Parse("f", []byte(src))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Error() != want {
+			t.Errorf("got\n%v\nwant\n%s", err, want)
+		}
+	}
+}

@@ -1,12 +1,9 @@
 package proxy
 
 import (
-	"crypto/tls"
-	"fmt"
 	"time"
 
 	"hashproxy/internal/config"
-	"hashproxy/internal/tlsconf"
 	"hashproxy/internal/upstream"
 )
 
@@ -33,16 +30,6 @@ func connSettingsOf(cfg config.Pool) connSettings {
 		cs.tls, cs.tlsOn = *cfg.TLS, true
 	}
 	return cs
-}
-
-// upstreamTLS reads the files of a pool's tls section, for the connections
-// to its nodes; nil without one.
-func upstreamTLS(cfg config.Pool) (*tls.Config, error) {
-	c, err := tlsconf.Client(cfg.TLS)
-	if err != nil {
-		return nil, fmt.Errorf("proxy: pool %q: %w", cfg.Name, err)
-	}
-	return c, nil
 }
 
 // retryAfter is how long an ejected node waits for a probe to answer before

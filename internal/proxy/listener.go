@@ -61,8 +61,10 @@ func (p *pool) stopAccepting(ln net.Listener) {
 func (p *pool) accept(nc net.Conn) {
 	if limit := p.conf.Load().cfg.ClientConnections; limit > 0 && p.nclients.Load() >= int64(limit) {
 		p.m.Rejected.Add(1)
-		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = nc.Write(replyTooManyConns)
+		if p.clientTLS.Load() == nil { // a TLS client could not read it
+			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = nc.Write(replyTooManyConns)
+		}
 		_ = nc.Close()
 		return
 	}
@@ -70,7 +72,7 @@ func (p *pool) accept(nc net.Conn) {
 	p.m.ClientConnections.Inc()
 	p.nclients.Add(1)
 	p.stats.totalConns.Add(1)
-	c := newClientConn(p, nc)
+	c := newClientConn(p, p.clientSide(nc))
 	p.mu.Lock()
 	p.clients[c] = struct{}{}
 	if p.draining {

@@ -30,11 +30,12 @@ type pool struct {
 	// reload; routes is the routing table requests read, lock-free.
 	conf   atomic.Pointer[poolConf]
 	routes atomic.Pointer[routes]
-	// upTLS is the TLS configuration of new connections to the nodes, nil
-	// for plain TCP; a reload replaces it with one read afresh.
-	upTLS  atomic.Pointer[tls.Config]
-	ejectM sync.Mutex  // serialises conf and route changes: reloads and node state changes
-	warm   *warmWindow // the open warm-up window, or nil; guarded by ejectM
+	// upTLS and clientTLS are the TLS configurations of new connections to
+	// the nodes and from clients, nil for plain ones; a reload replaces
+	// them with ones read afresh (see setTLS).
+	upTLS, clientTLS atomic.Pointer[tls.Config]
+	ejectM           sync.Mutex  // serialises conf and route changes: reloads and node state changes
+	warm             *warmWindow // the open warm-up window, or nil; guarded by ejectM
 
 	ln       net.Listener // guarded by the Proxy's mu
 	mu       sync.Mutex   // guards clients and draining
@@ -76,10 +77,10 @@ func (pc *poolConf) has(srv *upstream.Server) bool {
 	return false
 }
 
-// newPool starts the pool's upstream servers (with upTLS, or plain TCP when
-// nil) and routes over full, the ring of cfg's servers (see PoolRing);
-// Start or a reload starts accepting.
-func newPool(cfg config.Pool, full *ring.Ring, upTLS *tls.Config, log *zap.Logger, met *metrics.Metrics, st *localStats, hot *hotkeys.Tracker) *pool {
+// newPool starts the pool's upstream servers and routes over full, the ring
+// of cfg's servers (see PoolRing), with the TLS configurations t; Start or
+// a reload starts accepting.
+func newPool(cfg config.Pool, full *ring.Ring, t poolTLS, log *zap.Logger, met *metrics.Metrics, st *localStats, hot *hotkeys.Tracker) *pool {
 	p := &pool{
 		hot:     hot,
 		name:    cfg.Name,
@@ -89,7 +90,7 @@ func newPool(cfg config.Pool, full *ring.Ring, upTLS *tls.Config, log *zap.Logge
 		stats:   st,
 		clients: make(map[*clientConn]struct{}),
 	}
-	p.upTLS.Store(upTLS)
+	p.setTLS(t)
 	nodes := make([]*node, len(cfg.Servers))
 	for i, sc := range cfg.Servers {
 		nodes[i] = p.newNode(cfg, sc)

@@ -8,7 +8,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -61,32 +60,32 @@ func New(cfg *config.Config, opts Options) (*Proxy, error) {
 		return nil, errors.New("proxy: no metrics")
 	}
 	rings := make([]*ring.Ring, len(cfg.Pools))
-	upTLS := make([]*tls.Config, len(cfg.Pools))
+	tlsCfgs := make([]poolTLS, len(cfg.Pools))
 	for i, pc := range cfg.Pools {
 		r, err := PoolRing(pc)
 		if err != nil {
 			return nil, err
 		}
 		rings[i] = r
-		if upTLS[i], err = upstreamTLS(pc); err != nil {
+		if tlsCfgs[i], err = loadPoolTLS(pc); err != nil {
 			return nil, err
 		}
 	}
 	px := &Proxy{opts: opts, log: opts.Logger, drained: make(chan struct{})}
 	px.bgCtx, px.cancelBg = context.WithCancel(context.Background())
 	for i, pc := range cfg.Pools {
-		px.pools = append(px.pools, px.newPool(pc, rings[i], upTLS[i]))
+		px.pools = append(px.pools, px.newPool(pc, rings[i], tlsCfgs[i]))
 	}
 	return px, nil
 }
 
 // newPool starts a pool of px.
-func (px *Proxy) newPool(pc config.Pool, full *ring.Ring, upTLS *tls.Config) *pool {
+func (px *Proxy) newPool(pc config.Pool, full *ring.Ring, t poolTLS) *pool {
 	var hot *hotkeys.Tracker
 	if px.opts.HotKeys == config.HotKeysOn || px.opts.HotKeys == config.HotKeysHashed {
 		hot = hotkeys.New(hotkeys.Options{})
 	}
-	return newPool(pc, full, upTLS, px.log, px.opts.Metrics, newLocalStats(px.opts.Version), hot)
+	return newPool(pc, full, t, px.log, px.opts.Metrics, newLocalStats(px.opts.Version), hot)
 }
 
 // Start listens on every pool's address and starts accepting clients. On

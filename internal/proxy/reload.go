@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -75,11 +74,11 @@ type reloadSummary struct {
 
 // poolPlan is one pool of a new configuration, checked and ready to apply.
 type poolPlan struct {
-	cfg   config.Pool
-	full  *ring.Ring   // over every server of cfg, in order
-	upTLS *tls.Config  // for connections to the nodes, read afresh; nil for plain TCP
-	old   *pool        // the running pool of that name, or nil
-	ln    net.Listener // a new listener, or nil to keep the old one
+	cfg  config.Pool
+	full *ring.Ring   // over every server of cfg, in order
+	tls  poolTLS      // read afresh from the files
+	old  *pool        // the running pool of that name, or nil
+	ln   net.Listener // a new listener, or nil to keep the old one
 }
 
 // reload checks cfg, then applies it.
@@ -103,14 +102,14 @@ func (px *Proxy) reload(cfg *config.Config) (reloadSummary, error) {
 	for _, pl := range plans {
 		p := pl.old
 		if p == nil {
-			p = px.newPool(pl.cfg, pl.full, pl.upTLS)
+			p = px.newPool(pl.cfg, pl.full, pl.tls)
 			sum.poolsAdded = append(sum.poolsAdded, p.name)
 			for _, n := range p.conf.Load().nodes {
 				sum.serversAdded = append(sum.serversAdded, p.name+"/"+n.name)
 			}
 		} else {
 			stays[p] = true
-			p.upTLS.Store(pl.upTLS)
+			p.setTLS(pl.tls)
 			px.retire(p, p.reconfigure(pl.cfg, pl.full, &sum))
 		}
 		if pl.ln != nil {
@@ -147,11 +146,11 @@ func (px *Proxy) plan(cfg *config.Config) ([]poolPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		upTLS, err := upstreamTLS(pc)
+		t, err := loadPoolTLS(pc)
 		if err != nil {
 			return nil, err
 		}
-		plans[i] = poolPlan{cfg: pc, full: full, upTLS: upTLS, old: running[pc.Name]}
+		plans[i] = poolPlan{cfg: pc, full: full, tls: t, old: running[pc.Name]}
 	}
 	for i := range plans {
 		pl := &plans[i]

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"os"
 	"strings"
 	"testing"
@@ -127,31 +129,21 @@ func TestTLSToNodesFailures(t *testing.T) {
 func TestTLSFilesReadAgainOnReload(t *testing.T) {
 	f := startTLSFleet(t, 2)
 	dir := t.TempDir()
-	copyFile := func(from, to string) {
-		t.Helper()
-		data, err := os.ReadFile(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(to, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	pc := f.pool()
 	pc.TLS.CAFile, pc.TLS.CertFile, pc.TLS.KeyFile = dir+"/ca.pem", dir+"/client.pem", dir+"/client.key"
 	// To start with, a client certificate the nodes do not accept.
 	stale := testenv.NewCA(t, "stale-ca").Issue(t, "stale", time.Now().Add(24*time.Hour), "hashproxy")
-	copyFile(f.nodeCA.File, pc.TLS.CAFile)
-	copyFile(stale.CertFile, pc.TLS.CertFile)
-	copyFile(stale.KeyFile, pc.TLS.KeyFile)
+	copyFile(t, f.nodeCA.File, pc.TLS.CAFile)
+	copyFile(t, stale.CertFile, pc.TLS.CertFile)
+	copyFile(t, stale.KeyFile, pc.TLS.KeyFile)
 	tp := startPool(t, pc, nil)
 	c := dialRaw(t, tp.addr)
 	if reply, _ := c.set("k", "v"); !strings.HasPrefix(reply, "SERVER_ERROR") {
 		t.Fatalf("with a client certificate the nodes refuse: %q", reply)
 	}
 
-	copyFile(f.client.CertFile, pc.TLS.CertFile)
-	copyFile(f.client.KeyFile, pc.TLS.KeyFile)
+	copyFile(t, f.client.CertFile, pc.TLS.CertFile)
+	copyFile(t, f.client.KeyFile, pc.TLS.KeyFile)
 	cfg := config.Default()
 	cfg.Pools = []config.Pool{pc}
 	if err := tp.px.Reload(&cfg); err != nil {
@@ -171,4 +163,124 @@ func TestTLSFilesReadAgainOnReload(t *testing.T) {
 		t.Errorf("reload with a broken ca_file: %v", err)
 	}
 	roundTrips(t, tp.addr, "kept:")
+}
+
+// clientTLSFiles are a listener's certificate (from serverCA, for
+// 127.0.0.1) and a client certificate from clientCA.
+type clientTLSFiles struct {
+	serverCA, clientCA *testenv.CA
+	server, client     testenv.Pair
+}
+
+func newClientTLSFiles(t *testing.T) clientTLSFiles {
+	f := clientTLSFiles{serverCA: testenv.NewCA(t, "listener-ca"), clientCA: testenv.NewCA(t, "app-ca")}
+	f.server = f.serverCA.Issue(t, "listener", time.Now().Add(24*time.Hour), "127.0.0.1")
+	f.client = f.clientCA.Issue(t, "app", time.Now().Add(24*time.Hour), "app")
+	return f
+}
+
+// tlsClient is gomemcache dialling the proxy with TLS, trusting ca and
+// showing cert (when its files are given).
+func tlsClient(t *testing.T, addr, ca string, cert testenv.Pair) *memcache.Client {
+	t.Helper()
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{RootCAs: x509.NewCertPool()}
+	cfg.RootCAs.AppendCertsFromPEM(pem)
+	if cert.CertFile != "" {
+		pair, err := tls.LoadX509KeyPair(cert.CertFile, cert.KeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	c := memcache.New(addr)
+	c.Timeout = 2 * time.Second
+	d := &tls.Dialer{Config: cfg}
+	c.DialContext = d.DialContext
+	return c
+}
+
+// TestClientTLS serves gomemcache over TLS with a client certificate
+// required, and closes a plaintext client and one without a certificate.
+func TestClientTLS(t *testing.T) {
+	f := newClientTLSFiles(t)
+	_, addrs := startNodes(t, 2)
+	pc := faultPool(addrs...)
+	pc.ClientTLS = &config.ClientTLS{CertFile: f.server.CertFile, KeyFile: f.server.KeyFile, ClientCAFile: f.clientCA.File}
+	tp := startPool(t, pc, nil)
+
+	c := tlsClient(t, tp.addr, f.serverCA.File, f.client)
+	for i := range 20 {
+		k := "tls-client-" + string(rune('a'+i))
+		if err := c.Set(&memcache.Item{Key: k, Value: []byte(k)}); err != nil {
+			t.Fatalf("set over TLS: %v", err)
+		}
+		if it, err := c.Get(k); err != nil || string(it.Value) != k {
+			t.Fatalf("get over TLS: %v", err)
+		}
+	}
+
+	// A plaintext client is closed, not left waiting.
+	raw := dialRaw(t, tp.addr)
+	start := time.Now()
+	if reply, err := raw.ask("get k\r\n"); err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("a plaintext client got %q, %v after %v; want the connection closed at once", reply, err, time.Since(start))
+	}
+	// A client without a certificate is refused.
+	if err := tlsClient(t, tp.addr, f.serverCA.File, testenv.Pair{}).Set(&memcache.Item{Key: "k", Value: []byte("v")}); err == nil {
+		t.Error("a client without a certificate was served")
+	}
+}
+
+// TestClientTLSRotation replaces the listener's certificate files and
+// reloads: new connections get the new certificate.
+func TestClientTLSRotation(t *testing.T) {
+	f := newClientTLSFiles(t)
+	dir := t.TempDir()
+	cert, key := dir+"/listener.pem", dir+"/listener.key"
+	copyFile(t, f.server.CertFile, cert)
+	copyFile(t, f.server.KeyFile, key)
+	_, addrs := startNodes(t, 1)
+	pc := faultPool(addrs...)
+	pc.ClientTLS = &config.ClientTLS{CertFile: cert, KeyFile: key}
+	tp := startPool(t, pc, nil)
+	set := func(ca string) error {
+		return tlsClient(t, tp.addr, ca, testenv.Pair{}).Set(&memcache.Item{Key: "k", Value: []byte("v")})
+	}
+	if err := set(f.serverCA.File); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	next := testenv.NewCA(t, "next-ca")
+	rotated := next.Issue(t, "rotated", time.Now().Add(24*time.Hour), "127.0.0.1")
+	copyFile(t, rotated.CertFile, cert)
+	copyFile(t, rotated.KeyFile, key)
+	if err := set(next.File); err == nil {
+		t.Fatal("the new certificate was served before the reload")
+	}
+	cfg := config.Default()
+	cfg.Pools = []config.Pool{pc}
+	if err := tp.px.Reload(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := set(next.File); err != nil {
+		t.Errorf("after the reload, with the new CA: %v", err)
+	}
+	if err := set(f.serverCA.File); err == nil {
+		t.Error("after the reload, the old certificate is still served")
+	}
+}
+
+// copyFile replaces to with the content of from.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,5 +1,6 @@
-// Package tlsconf turns a pool's TLS settings into a crypto/tls
-// configuration, reading its certificate, key and CA files. It is called
+// Package tlsconf turns a pool's TLS settings (to its nodes, and on its
+// listener) into crypto/tls configurations, reading their certificate, key
+// and CA files. It is called
 // at start and at every reload, so a rotated file is used by the
 // connections made after the reload.
 package tlsconf
@@ -29,7 +30,7 @@ func Client(t *config.TLS) (*tls.Config, error) {
 		return nil, fmt.Errorf("tls: min_version %q is not one of 1.2, 1.3", t.MinVersion)
 	}
 	if t.CAFile != "" {
-		pool, err := caPool(t.CAFile)
+		pool, err := caPool("tls: ca_file", t.CAFile)
 		if err != nil {
 			return nil, err
 		}
@@ -45,15 +46,37 @@ func Client(t *config.TLS) (*tls.Config, error) {
 	return c, nil
 }
 
-// caPool reads a PEM file of CA certificates.
-func caPool(path string) (*x509.CertPool, error) {
+// Server returns the configuration of a pool's TLS listener, or nil when
+// t is nil: its certificate, and with a client CA file, a client
+// certificate required and checked against it.
+func Server(t *config.ClientTLS) (*tls.Config, error) {
+	if t == nil {
+		return nil, nil
+	}
+	pair, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("client_tls: certificate %s, key %s: %w", t.CertFile, t.KeyFile, err)
+	}
+	c := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pool, err := caPool("client_tls: client_ca_file", t.ClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return c, nil
+}
+
+// caPool reads a PEM file of CA certificates; key names it in errors.
+func caPool(key, path string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("tls: ca_file: %w", err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("tls: ca_file %s: %w", path, errNoCert)
+		return nil, fmt.Errorf("%s %s: %w", key, path, errNoCert)
 	}
 	return pool, nil
 }
