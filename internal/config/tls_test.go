@@ -56,8 +56,8 @@ func TestParseClientTLS(t *testing.T) {
 		t.Errorf("client_tls %+v, want %+v", got, want)
 	}
 	for src, want := range map[string]string{
-		"a:\n  listen: :1\n  servers: [127.0.0.1:1]\n  client_tls:\n    cert_file: s.pem\n":  `f:5: pool "a": client_tls: cert_file and key_file are required`,
-		"a:\n  listen: :1\n  servers: [127.0.0.1:1]\n  client_tls:\n    ca_file: ca.pem\n": `f:5: pool "a": client_tls: unknown key "ca_file" (want cert_file, key_file, client_ca_file)`,
+		"a:\n  listen: :1\n  servers: [127.0.0.1:1]\n  client_tls:\n    cert_file: s.pem\n": `f:5: pool "a": client_tls: cert_file and key_file are required`,
+		"a:\n  listen: :1\n  servers: [127.0.0.1:1]\n  client_tls:\n    ca_file: ca.pem\n":  `f:5: pool "a": client_tls: unknown key "ca_file" (want cert_file, key_file, client_ca_file)`,
 	} {
 		_, err := Parse("f", []byte(src))
 		var ce *Error
