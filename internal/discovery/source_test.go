@@ -149,6 +149,16 @@ func TestWatcherAppliesAChangeSeenTwice(t *testing.T) {
 			t.Fatalf("round %d: applied %v, want the fixed server then %v", i, addrs(servers), addrs(st.current))
 		}
 	}
+	var changes []metrics.Event
+	for _, e := range s.opts.Metrics.Events() {
+		if e.Kind == metrics.EventDiscovery {
+			changes = append(changes, e)
+		}
+	}
+	if len(changes) != 2 || changes[0].Pool != "found" || changes[0].Message != "added 10.0.0.3:11211; removed 10.0.0.1:11211, 10.0.0.2:11211; 1 servers" ||
+		changes[1].Message != "added 10.0.0.2:11211; 2 servers" {
+		t.Errorf("discovery events %+v, want the two changes applied, newest first", changes)
+	}
 	if got := sample(reg, "hashproxy_discovery_errors_total", "found", KindLookup); got != 1 {
 		t.Errorf("hashproxy_discovery_errors_total = %v, want 1", got)
 	}

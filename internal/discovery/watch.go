@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -79,9 +81,23 @@ func (w *watcher) round(ctx context.Context) bool {
 		added, removed := diff(w.current, found)
 		w.log.Info("discovered nodes changed",
 			zap.Strings("added", added), zap.Strings("removed", removed), zap.Int("servers", len(found)))
+		w.met.RecordEvent(metrics.Event{Kind: metrics.EventDiscovery, Pool: w.pool, Message: changeMessage(added, removed, len(found))})
 		w.current = found
 	}
 	return true
+}
+
+// changeMessage says what a change of discovered nodes did, for the
+// status page's events.
+func changeMessage(added, removed []string, servers int) string {
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "added "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "removed "+strings.Join(removed, ", "))
+	}
+	return strings.Join(append(parts, strconv.Itoa(servers)+" servers"), "; ")
 }
 
 // diff names the nodes in after but not before, and in before but not

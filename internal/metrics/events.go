@@ -7,9 +7,10 @@ import (
 
 // The kinds of Event.
 const (
-	EventNodeDown = "node_down" // a node stopped answering and was marked down
-	EventNodeUp   = "node_up"   // a node marked down answered again
-	EventReload   = "reload"    // a configuration reload, with its result
+	EventNodeDown  = "node_down" // a node stopped answering and was marked down
+	EventNodeUp    = "node_up"   // a node marked down answered again
+	EventReload    = "reload"    // a configuration reload, with its result
+	EventDiscovery = "discovery" // discovery found other nodes for a pool, and they were applied
 )
 
 // The results of a reload Event.
