@@ -168,8 +168,7 @@ func (c *clientConn) rereadFirstHomes(w *walk) {
 }
 
 // remainingTTL reads the time to live from the reply to "mg <key> t" and
-// returns the expiry to copy the value with: the remaining seconds, at
-// most maxTTL, or maxTTL for a value without expiry (t-1).
+// returns the expiry to copy the value with (see copyTTL).
 func remainingTTL(op *upstream.Op, maxTTL int64) (int32, bool) {
 	if op.Err != nil || op.Status != proto.StatusHD {
 		return 0, false
@@ -178,6 +177,13 @@ func remainingTTL(op *upstream.Op, maxTTL int64) (int32, bool) {
 	if !ok {
 		return 0, false
 	}
+	return copyTTL(m, maxTTL)
+}
+
+// copyTTL returns the expiry to copy a value with from its meta reply's t
+// flag: the remaining seconds, at most maxTTL, or maxTTL for a value
+// without expiry (t-1).
+func copyTTL(m proto.MetaReply, maxTTL int64) (int32, bool) {
 	tok, ok := m.Flag('t')
 	if !ok {
 		return 0, false

@@ -25,21 +25,23 @@ const (
 	replyBroadcast                  // flush_all sent to every node
 	replyCopies                     // a write sent to several homes of its key
 	replyWalk                       // a read walking its key's homes
+	replyMetaWalk                   // an mg walking its key's homes
 	replyStats                      // the proxy's own stats
 	replyClose                      // flush what is written, then close
 )
 
 // pending is one request's reply, owed in request order.
 type pending struct {
-	kind    replyKind
-	noreply bool
-	quiet   proto.Quiet   // what a quiet meta request's reply hides
-	cmd     proto.Command // the client's command, for metrics
-	local   []byte
-	op      *upstream.Op
-	node    *node
-	multi   *multiGet
-	walk    *walk
+	kind     replyKind
+	noreply  bool
+	quiet    proto.Quiet   // what a quiet meta request's reply hides
+	cmd      proto.Command // the client's command, for metrics
+	local    []byte
+	op       *upstream.Op
+	node     *node
+	multi    *multiGet
+	walk     *walk
+	metaWalk *metaWalk
 }
 
 // clientConn is one client connection, served by one goroutine (serve):
@@ -233,6 +235,9 @@ func (c *clientConn) write(pr *pending) {
 	case replyWalk:
 		c.writeWalk(pr.walk)
 		putWalk(pr.walk)
+	case replyMetaWalk:
+		c.writeMetaWalk(pr.metaWalk)
+		putMetaWalk(pr.metaWalk)
 	case replyStats:
 		c.reply(c.p.statsReply())
 	case replyClose:

@@ -41,10 +41,23 @@ func (c *clientConn) dispatch(req *proto.Request) bool {
 		// owed before it: the end of a pipeline of quiet meta requests,
 		// whichever nodes they went to.
 		c.owe(pending{kind: replyLocal, local: proto.ReplyMN})
+	case proto.CmdMg:
+		// mg walks its key's homes as get does (see metaWalk), but for one
+		// that creates the item on a miss: that goes to the first home.
+		r := c.p.routes.Load()
+		if !r.single() && walksHomes(req) {
+			r.homesOf(&c.homes, req.Keys[0])
+			if len(c.homes.nodes) > 1 {
+				c.startMetaWalk(req, &c.homes)
+				break
+			}
+		}
+		c.forward(req, r.pick(req.Keys[0]))
 	default:
 		r := c.p.routes.Load()
 		if req.Cmd.MetaRead() {
-			// Meta reads go to the key's first home, the ring owner.
+			// me (a dump of one node's item) goes to the key's first
+			// home, the ring owner.
 			c.forward(req, r.pick(req.Keys[0]))
 		} else {
 			c.writeHomes(req, r)
