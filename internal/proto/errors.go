@@ -74,8 +74,8 @@ var (
 // Meta errors are never silenced, so each is an Error, not a refusal.
 var (
 	errMetaBadFormat     = metaError("CLIENT_ERROR bad command line format", "bad meta command line")
-	errMetaFlagsTooLong  = metaError("CLIENT_ERROR options flags too long", "meta command with 18 or more flags")
-	errMgFlagsTooLong    = metaError("CLIENT_ERROR options flags are too long", "mg with 18 or more flags")
+	errMetaFlagsTooLong  = metaError("CLIENT_ERROR options flags too long", "meta command of 20 tokens or more")
+	errMgFlagsTooLong    = metaError("CLIENT_ERROR options flags are too long", "mg of 20 tokens or more")
 	errMetaDuplicateFlag = metaError("CLIENT_ERROR duplicate flag", "meta flag given twice")
 	errMetaInvalidFlag   = metaError("CLIENT_ERROR invalid flag", "unknown meta flag")
 	errMetaFlagOrDup     = metaError("CLIENT_ERROR invalid or duplicate flag", "unknown, repeated or malformed meta flag")

@@ -9,9 +9,9 @@ import (
 // (process_mget_command and its siblings, _meta_flag_preparse), check by
 // check, so that every request memcached refuses from its line alone gets
 // memcached's reply from the proxy, and every request it accepts reaches
-// the key's node with its flags unchanged. Two checks stay with the node,
-// because memcached makes them after it has acted on the item: an opaque
-// (O) token over 31 bytes in mg, md and ma.
+// the key's node with its flags unchanged. One check stays with the node,
+// because memcached makes it after it has acted on the item: an opaque (O)
+// token over 31 bytes in mg, md and ma.
 //
 // Unlike a classic key, a meta key may hold control characters, as in
 // memcached; with the b flag it is base64 and the item's key is the

@@ -156,14 +156,15 @@ type MetaReply struct {
 }
 
 // ParseMetaReply splits a meta reply. ok is false for an error line or
-// anything else that is not one whole meta reply.
+// anything else that is not one whole meta reply with one of the codes
+// above.
 func ParseMetaReply(reply []byte) (m MetaReply, ok bool) {
 	i := bytes.IndexByte(reply, '\n')
 	if i < 3 || reply[i-1] != '\r' {
 		return m, false
 	}
 	line, rest := reply[:i+1], reply[i+1:]
-	if errorStatus(line) != 0 || (line[2] != ' ' && line[2] != '\r') {
+	if metaStatus(line[:2]) == 0 || (line[2] != ' ' && line[2] != '\r') {
 		return m, false
 	}
 	m.Code = line[:2]

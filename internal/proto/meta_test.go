@@ -253,7 +253,7 @@ func TestParseMetaReply(t *testing.T) {
 	if c, _ := m.Flag('c'); !ok || !bytes.Equal(c, []byte("12")) {
 		t.Errorf("HD: %v %+v", ok, m)
 	}
-	for _, bad := range []string{"", "EN", "VA 3\r\nab\r\n", "HD\r\nEN\r\n", "SERVER_ERROR x\r\n", "HDX\r\n", "VA\r\n"} {
+	for _, bad := range []string{"", "EN", "VA 3\r\nab\r\n", "HD\r\nEN\r\n", "SERVER_ERROR x\r\n", "HDX\r\n", "VA\r\n", "ZZ\r\n", "ERROR\r\n"} {
 		if m, ok := ParseMetaReply([]byte(bad)); ok {
 			t.Errorf("ParseMetaReply(%q) = %+v, want not ok", bad, m)
 		}
