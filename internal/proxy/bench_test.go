@@ -3,8 +3,12 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -53,12 +57,54 @@ func BenchmarkProxyMetaGet(b *testing.B) {
 // test process's CPU time (the proxy's and the small client's, not
 // memcached's) per request, steadier than ns/op on a busy machine.
 func benchOneKey(b *testing.B, addr, req string, reply func(value string) string) {
-	value := string(bytes.Repeat([]byte("v"), 100))
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close()
+	benchOneKeyOn(b, conn, req, reply)
+}
+
+// BenchmarkProxyGetTLS is BenchmarkProxyGet with TLS: to a memcached
+// started with -Z (tls), and also from the client (client_tls). With
+// client_tls, cpu-ns/op includes the benchmark client's own half of that
+// TLS connection, as it runs in the same process.
+func BenchmarkProxyGetTLS(b *testing.B) {
+	ca := testenv.NewCA(b, "bench-ca")
+	pair := ca.Issue(b, "bench", time.Now().Add(time.Hour), "127.0.0.1")
+	mc := testenv.StartMemcachedTLS(b, pair, "")
+	pc := config.DefaultPool()
+	pc.Listen = "127.0.0.1:0"
+	pc.Timeout = 2 * time.Second
+	pc.Servers = []config.Server{{Addr: mc.Addr, Host: "127.0.0.1", Port: mc.Port, Weight: 1}}
+	pc.TLS = &config.TLS{CAFile: ca.File, MinVersion: "1.2"}
+	reply := func(value string) string {
+		return "VALUE bench:get 0 " + strconv.Itoa(len(value)) + "\r\n" + value + "\r\nEND\r\n"
+	}
+	b.Run("to=node", func(b *testing.B) {
+		benchOneKey(b, startPool(b, pc, nil).addr, "get bench:get\r\n", reply)
+	})
+	b.Run("to=node,from=client", func(b *testing.B) {
+		withClient := pc
+		withClient.ClientTLS = &config.ClientTLS{CertFile: pair.CertFile, KeyFile: pair.KeyFile}
+		roots := x509.NewCertPool()
+		pem, err := os.ReadFile(ca.File)
+		if err != nil || !roots.AppendCertsFromPEM(pem) {
+			b.Fatal("bench CA", err)
+		}
+		d := tls.Dialer{Config: &tls.Config{RootCAs: roots}}
+		conn, err := d.DialContext(context.Background(), "tcp", startPool(b, withClient, nil).addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer conn.Close()
+		benchOneKeyOn(b, conn, "get bench:get\r\n", reply)
+	})
+}
+
+// benchOneKeyOn is benchOneKey over a connection to the proxy.
+func benchOneKeyOn(b *testing.B, conn net.Conn, req string, reply func(value string) string) {
+	value := string(bytes.Repeat([]byte("v"), 100))
 	set := "set bench:get 0 0 " + strconv.Itoa(len(value)) + "\r\n" + value + "\r\n"
 	if _, err := conn.Write([]byte(set)); err != nil {
 		b.Fatal(err)
