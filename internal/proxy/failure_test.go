@@ -101,6 +101,9 @@ type loadSample struct {
 // same latency, the stopped node's keys fail with SERVER_ERROR within the
 // timeout, and after SIGCONT the node serves again within a second.
 func TestStoppedNodeUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a fault script: a node stopped for seconds under load")
+	}
 	procs, addrs := startNodes(t, 3)
 	pc := faultPool(addrs...)
 	tp := startPool(t, pc, nil)

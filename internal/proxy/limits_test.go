@@ -90,6 +90,7 @@ func TestIdleTimeout(t *testing.T) {
 // while the other client goes on being served quickly, and must let go of
 // it when it hangs up.
 func TestClientThatNeverReads(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, 1, func(pc *config.Pool) { pc.ServerConnections = 1 })
 	mc := memcache.New(tp.addr)
 	t.Cleanup(func() { _ = mc.Close() })
@@ -155,6 +156,7 @@ func TestClientThatNeverReads(t *testing.T) {
 // single upstream connection is not held by its partial request) and is
 // answered when its request is complete.
 func TestClientThatTrickles(t *testing.T) {
+	t.Parallel()
 	tp := startProxy(t, 1, func(pc *config.Pool) { pc.ServerConnections = 1 })
 	slow := dialRaw(t, tp.addr)
 	bystander := startBystander(tp.addr)

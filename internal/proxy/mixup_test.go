@@ -25,6 +25,9 @@ import (
 // and not from the future. No client connection may be closed, and the
 // package's TestMain checks that no goroutine outlives the proxy.
 func TestNothingMixedUpUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a fault script: 3 memcached, many clients, kills and stops")
+	}
 	for _, eject := range []bool{false, true} {
 		t.Run("auto_eject_hosts="+strconv.FormatBool(eject), func(t *testing.T) {
 			procs, addrs := startNodes(t, 3)

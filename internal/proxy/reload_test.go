@@ -205,6 +205,9 @@ func reloadServers(tp *testProxy) map[string]*node {
 // window (see warmup_test.go for the window): the removed node closes
 // after its grace period.
 func TestReloadUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a node replaced under seconds of load")
+	}
 	tp := startProxy(t, 3, func(pc *config.Pool) { pc.Hash = "md5"; pc.ServerConnections = 2; pc.Warmup = 0 })
 	added := testenv.StartMemcached(t)
 	before := reloadServers(tp)

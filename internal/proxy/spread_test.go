@@ -42,6 +42,7 @@ func keySets(n int) map[string][][]byte {
 // distribution, each of 3, 5 and 10 equal nodes gets its fair share of
 // sequential, UUID-like and random keys within spreadTolerance.
 func TestNativeDefaultsSpreadKeys(t *testing.T) {
+	t.Parallel()
 	const keys = 100_000
 	sets := keySets(keys)
 	for _, n := range []int{3, 5, 10} {

@@ -15,6 +15,9 @@ import (
 // report a socket readable after its data was read) is not taken for bytes
 // sent unasked, which would close the connection.
 func TestSteadyLoadKeepsConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seconds of load")
+	}
 	_, addrs := startNodes(t, 2)
 	pc := faultPool(addrs...)
 	pc.Timeout = 2 * time.Second // only a lost connection may fail a request

@@ -222,6 +222,9 @@ func TestReloadMovesBetweenTCPAndSocket(t *testing.T) {
 // named and unnamed, ketama and modula place every key on the node the real
 // nutcracker puts it on, reading the same nutcracker.yml.
 func TestUnixSocketServersPlacedAsNutcracker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the nutcracker oracle over four memcached processes")
+	}
 	nodes := []*testenv.Process{testenv.StartMemcachedSocket(t), testenv.StartMemcachedSocket(t), testenv.StartMemcachedSocket(t), testenv.StartMemcached(t)}
 	direct := make([]*memcache.Client, len(nodes))
 	for i, n := range nodes {

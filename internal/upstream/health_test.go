@@ -65,6 +65,7 @@ func downTimes(t *testing.T, ts []transition) []time.Duration {
 // "version" but never a get goes down and is restored again and again, but
 // never sooner than one probe interval after it went down.
 func TestAnsweringButFailingNodeNotFlapped(t *testing.T) {
+	t.Parallel()
 	addr := fakeServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
@@ -99,6 +100,7 @@ func TestAnsweringButFailingNodeNotFlapped(t *testing.T) {
 // requests once it has been down that long, not sooner, and goes down again
 // when they fail; without it, the node stays down.
 func TestRetryAfterWithoutAnswer(t *testing.T) {
+	t.Parallel()
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)) // nothing listens
 	for _, retry := range []time.Duration{0, 300 * time.Millisecond} {
 		t.Run("retry_after="+retry.String(), func(t *testing.T) {
