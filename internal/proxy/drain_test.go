@@ -39,6 +39,7 @@ func fakeSlowMisses(pause time.Duration) func(net.Conn) {
 // more than the proxy's read buffer, so most wait in the socket when the
 // shutdown begins. The connection then ends with EOF, not a reset.
 func TestShutdownAnswersWhatWasSentBefore(t *testing.T) {
+	t.Parallel()
 	const n, pause = 80, 15 * time.Millisecond // 1.2 s of answering, over stopGrace
 	node := startFake(t, fakeSlowMisses(pause))
 	pc := faultPool(node.Addr)

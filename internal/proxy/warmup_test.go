@@ -77,6 +77,7 @@ func growPool(t *testing.T, warmup time.Duration) *testProxy {
 // and copied to the new one with their TTL, where the next read finds them;
 // without a window about a quarter miss.
 func TestWarmupGrow(t *testing.T) {
+	t.Parallel()
 	tp := growPool(t, time.Minute)
 	if got := countMisses(t, tp.addr, warmKeys); got != 0 {
 		t.Errorf("%d of %d keys missed during the warm-up window, want 0", got, warmKeys)
@@ -119,6 +120,7 @@ func TestWarmupGrow(t *testing.T) {
 // TestWarmupWindowEnds opens a short window: once it has ended the old
 // homes are no longer read (the moved keys miss) and the gauge reads 0.
 func TestWarmupWindowEnds(t *testing.T) {
+	t.Parallel()
 	tp := growPool(t, 300*time.Millisecond)
 	waitFor(t, 5*time.Second, "window closed", func() bool {
 		return tp.px.pools[0].routes.Load().prev == nil
@@ -135,6 +137,7 @@ func TestWarmupWindowEnds(t *testing.T) {
 // deleted key stays deleted (its old home lost it too), and a value set
 // during the window is read, not the old home's.
 func TestWarmupDeleteAndSet(t *testing.T) {
+	t.Parallel()
 	tp := growPool(t, time.Minute)
 	prev := tp.px.pools[0].routes.Load().prev
 	cur := tp.px.pools[0].routes.Load()
