@@ -132,6 +132,11 @@ type HotKey struct {
 // statusHotKeys is the number of hot keys per pool in Status.
 const statusHotKeys = 10
 
+// maxArcs bounds the arcs of a pool in Status: a ring of more (ketama
+// gives each node 160 points) is described at that resolution, finer than
+// a drawn circle shows (see boundArcs).
+const maxArcs = 1000
+
 // Rates are computed against a reading at least rateMinInterval old,
 // and the oldest one kept within rateWindow, so they are averages over
 // about the last rateWindow seconds however often the status is read. A
@@ -247,6 +252,7 @@ func (m *Metrics) Status(src StatusSource) Status {
 			}
 		}
 		p.RequestsPerSecond = round(p.RequestsPerSecond, 2)
+		p.Arcs = boundArcs(p.Arcs, maxArcs)
 		if hk, err := src.HotKeys(p.Name, statusHotKeys); err == nil {
 			p.HotKeys = &hk
 		}
@@ -276,6 +282,49 @@ func fillRates(n *NodeStatus, cur, base nodeReading, secs float64) {
 	if v, ok := lat.quantile(0.99); ok {
 		n.P99Seconds = ptr(roundSignificant(v))
 	}
+}
+
+// boundArcs returns arcs, which tile the circle in order, as at most n
+// arcs: unchanged when there are no more, else one per n-th of the circle,
+// neighbours of one owner merged. Each n-th goes to one of the nodes that
+// own part of it: the one owed most so far, what it owns up to there less
+// what it was given, so each node's total stays within about 1/n of its
+// share however finely its points are spread.
+func boundArcs(arcs []Arc, n int) []Arc {
+	if len(arcs) <= n {
+		return arcs
+	}
+	var out []Arc
+	owned := make(map[int]float64)
+	owed := make(map[int]float64)
+	i := 0
+	for b := range n {
+		lo, hi := float64(b)/float64(n), float64(b+1)/float64(n)
+		clear(owned)
+		for ; i < len(arcs) && arcs[i].Start < hi; i++ {
+			owned[arcs[i].Node] += min(arcs[i].End, hi) - max(arcs[i].Start, lo)
+			if arcs[i].End > hi {
+				break // it goes on into the next bin
+			}
+		}
+		owner, most := -1, math.Inf(-1)
+		for node, length := range owned {
+			owed[node] += length
+			if d := owed[node]; d > most || (d == most && node < owner) {
+				owner, most = node, d
+			}
+		}
+		if owner < 0 {
+			continue
+		}
+		owed[owner] -= hi - lo
+		if k := len(out); k > 0 && out[k-1].Node == owner {
+			out[k-1].End = hi
+			continue
+		}
+		out = append(out, Arc{Start: lo, End: hi, Node: owner})
+	}
+	return out
 }
 
 func ptr(v float64) *float64 { return &v }

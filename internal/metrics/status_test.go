@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"hashproxy/internal/ring"
 )
 
 // fakeSource stands in for the proxy, whose own tests cover what it reports.
@@ -301,5 +303,71 @@ func TestStatusEndpoints(t *testing.T) {
 	}
 	if rec := get("/api/status"); !strings.Contains(rec.Body.String(), `"hot_keys":null`) {
 		t.Errorf("hot keys off: status lacks hot_keys null: %s", rec.Body)
+	}
+}
+
+// TestBoundArcs: a ring finer than maxArcs is described at that resolution,
+// still tiling the circle, each node keeping about its share.
+func TestBoundArcs(t *testing.T) {
+	small := []Arc{{0, 0.3, 1}, {0.3, 1, 0}}
+	if got := boundArcs(small, 10); len(got) != 2 || got[0] != small[0] {
+		t.Errorf("a ring within the bound changed: %v", got)
+	}
+	var arcs []Arc
+	const fine = 16000 // 100 nodes of 160 points
+	for i := range fine {
+		arcs = append(arcs, Arc{float64(i) / fine, float64(i+1) / fine, (i * 7919) % 100})
+	}
+	arcs[fine-1].End = 1
+	got := boundArcs(arcs, maxArcs)
+	if len(got) > maxArcs {
+		t.Fatalf("%d arcs, want at most %d", len(got), maxArcs)
+	}
+	prev := 0.0
+	shares := make([]float64, 100)
+	for _, a := range got {
+		if a.Start != prev || a.End <= a.Start {
+			t.Fatalf("arc %+v after %v: not tiling", a, prev)
+		}
+		shares[a.Node] += a.End - a.Start
+		prev = a.End
+	}
+	if prev != 1 {
+		t.Errorf("arcs end at %v", prev)
+	}
+	for node, s := range shares {
+		if math.Abs(s-0.01) > 2.0/maxArcs {
+			t.Errorf("node %d keeps %v of the circle, owns 0.01", node, s)
+		}
+	}
+}
+
+// TestBoundArcsOfKetama bounds a real ketama ring of 12 weighted nodes
+// (2,400 points): every node keeps its share within 2/maxArcs.
+func TestBoundArcsOfKetama(t *testing.T) {
+	var nodes []ring.Node
+	for i := range 12 {
+		nodes = append(nodes, ring.Node{Addr: fmt.Sprintf("10.0.0.%d:11211", i+1), Weight: 1 + i%3})
+	}
+	r, err := ring.New(nodes, ring.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arcs []Arc
+	for _, a := range r.Arcs() {
+		arcs = append(arcs, Arc{a.Start, a.End, a.Node})
+	}
+	if len(arcs) <= maxArcs {
+		t.Fatalf("only %d arcs: not a test of the bound", len(arcs))
+	}
+	got := boundArcs(arcs, maxArcs)
+	shares := make([]float64, len(nodes))
+	for _, a := range got {
+		shares[a.Node] += a.End - a.Start
+	}
+	for i, want := range r.Shares() {
+		if math.Abs(shares[i]-want) > 2.0/maxArcs {
+			t.Errorf("node %d keeps %.4f of the circle, its share %.4f", i, shares[i], want)
+		}
 	}
 }
