@@ -3,7 +3,10 @@ package proxy
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -282,5 +285,43 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pyTLSClient stores and reads a key with pymemcache over TLS, trusting
+// the CA in argv[3] and showing the certificate and key in argv[4:6].
+const pyTLSClient = `
+import ssl, sys
+from pymemcache.client.base import Client
+
+ctx = ssl.create_default_context(cafile=sys.argv[3])
+ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+c = Client((sys.argv[1], int(sys.argv[2])), tls_context=ctx)
+c.set("py:tls", b"over tls")
+assert c.get("py:tls") == b"over tls", c.get("py:tls")
+print("ok")
+`
+
+// TestPythonClientTLSBothWays: pymemcache with a tls_context, through a
+// client_tls listener requiring its certificate, to memcached nodes that
+// speak only TLS.
+func TestPythonClientTLSBothWays(t *testing.T) {
+	py := debianPython(t)
+	nodes := startTLSFleet(t, 2)
+	listener := newClientTLSFiles(t)
+	pc := nodes.pool()
+	pc.ClientTLS = &config.ClientTLS{CertFile: listener.server.CertFile, KeyFile: listener.server.KeyFile, ClientCAFile: listener.clientCA.File}
+	tp := startPool(t, pc, nil)
+	host, port, err := net.SplitHostPort(tp.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "tls.py")
+	if err := os.WriteFile(script, []byte(pyTLSClient), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, script, host, port, listener.serverCA.File, listener.client.CertFile, listener.client.KeyFile).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Errorf("pymemcache over TLS: %v\n%s", err, out)
 	}
 }
