@@ -134,6 +134,11 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 
 	reg := prometheus.NewRegistry()
 	met := metrics.New(reg, metrics.BuildInfo{Version: version, Commit: commit, GoVersion: runtime.Version()}, proxy.MetricLabels())
+	// Hot keys are counted for the admin listener's status page only.
+	hotKeys := cfg.Admin.HotKeys
+	if cfg.Admin.Listen == "" {
+		hotKeys = config.HotKeysOff
+	}
 	var px *proxy.Proxy
 	src := discovery.NewSource(discovery.Options{
 		Logger:  log.Named("discovery"),
@@ -143,7 +148,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 	if cfg, err = src.Resolve(ctx, cfg); err != nil {
 		return err
 	}
-	if px, err = proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met, HotKeys: cfg.Admin.HotKeys}); err != nil {
+	if px, err = proxy.New(cfg, proxy.Options{Version: version, Logger: log, Metrics: met, HotKeys: hotKeys}); err != nil {
 		return err
 	}
 	if err := px.Start(); err != nil {
