@@ -37,7 +37,9 @@ func newRingCmd() *cobra.Command {
 then, with replication_factor, the servers holding its other copies. Without, print each
 server's share of the hash space and of a 100,000-key sample as a bar chart,
 with the standard deviation, so the distribution can be seen before
-deploying. --pool picks one pool; by default every pool is shown.`,
+deploying. Servers written as lookups (dns+, dnssrv+, elasticache) are
+resolved once, as check does. --pool picks one pool; by default every pool
+is shown.`,
 		RunE: func(cmd *cobra.Command, keys []string) error {
 			if o.configPath == "" {
 				return &exitError{code: 2, err: errors.New("ring: --config FILE is required")}
@@ -45,6 +47,9 @@ deploying. --pool picks one pool; by default every pool is shown.`,
 			cfg, err := config.Load(o.configPath)
 			if err != nil {
 				return &exitError{code: 2, err: err}
+			}
+			if cfg, err = resolveLookups(cmd.Context(), cfg); err != nil {
+				return &exitError{code: 1, err: fmt.Errorf("ring: %w", err)}
 			}
 			pools, err := selectPools(cfg.Pools, o.pool)
 			if err != nil {

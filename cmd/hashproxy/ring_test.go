@@ -10,6 +10,7 @@ import (
 
 	"hashproxy/internal/config"
 	"hashproxy/internal/proxy"
+	"hashproxy/internal/testenv"
 )
 
 const ringTestConfig = `web:
@@ -172,5 +173,26 @@ func TestBar(t *testing.T) {
 		if got := bar(tc.v, tc.max, tc.width); got != tc.want {
 			t.Errorf("bar(%v, %v, %d) = %q, want %q", tc.v, tc.max, tc.width, got, tc.want)
 		}
+	}
+}
+
+// TestRingResolvesLookups checks that ring places keys over the nodes a
+// pool's lookups find, named as discovery names them.
+func TestRingResolvesLookups(t *testing.T) {
+	d := testenv.StartDNS(t)
+	d.Set(t, "_memcache._tcp.mc.test", "SRV 0 0 11211 mc-0.mc.test.")
+	d.Set(t, "mc-0.mc.test", "A 10.0.0.1")
+	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
+	body := "pools:\n  main:\n    discovery_resolver: " + d.Addr + "\n    servers: [dnssrv+_memcache._tcp.mc.test]\n"
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "ring", "--config", path, "some-key")
+	if err != nil || !strings.Contains(out, "10.0.0.1:11211") || !strings.Contains(out, "mc-0.mc.test") {
+		t.Errorf("got %v:\n%s", err, out)
+	}
+	d.Set(t, "_memcache._tcp.mc.test")
+	if _, _, err := runCmd(t, "ring", "--config", path, "some-key"); err == nil || !strings.Contains(err.Error(), "dnssrv+_memcache._tcp.mc.test") {
+		t.Errorf("a lookup that finds nothing: got %v", err)
 	}
 }
