@@ -9,7 +9,11 @@
 # the load generator against the first memcached node alone (it holds the
 # whole key space), the ceiling a proxy is compared with. Scenario u is
 # scenario a with the proxies listening on Unix sockets (as a sidecar's
-# clients can reach them); "direct" stays on TCP.
+# clients can reach them); "direct" stays on TCP. Scenario t is scenario a
+# with hashproxy reaching its own 4 memcached nodes over TLS (memcached -Z,
+# a certificate made with openssl; the pool's tls section): nutcracker has
+# no TLS, so it and "direct" stay plain, and the row shows what TLS to the
+# nodes costs hashproxy against them.
 #
 # For each proxy it reads utime+stime from /proc/PID/stat before and after
 # every run (CPU-seconds per million requests, over all rounds), the read and
@@ -22,7 +26,7 @@
 # markers when it has them (the notes around them are kept).
 #
 # Settings (environment):
-#   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e u" KEYS=10000 LOW_RATE=5000
+#   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e u t" KEYS=10000 LOW_RATE=5000
 #   MC_THREADS=2 HP_SERVER_CONNECTIONS=1 NC_SERVER_CONNECTIONS=1
 #   HP_CPUS=2         hashproxy serve --cpus (default: hashproxy's own, 1)
 #   PROFILE=b         save a CPU profile of hashproxy's first run of scenario
@@ -35,7 +39,7 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
 RUN_SECONDS=${RUN_SECONDS:-5}
-SCENARIOS=${SCENARIOS:-"a b c d e u"}
+SCENARIOS=${SCENARIOS:-"a b c d e u t"}
 KEYS=${KEYS:-10000}
 LOW_RATE=${LOW_RATE:-5000}
 # Two threads per node: on a 2-CPU machine one thread caps the direct
@@ -52,7 +56,7 @@ RESULTS=${RESULTS-bench/RESULTS.md}
 die() { echo "bench: $*" >&2; exit 1; }
 
 for sc in $SCENARIOS; do
-  case "$sc" in a | b | c | d | e | u) ;; *) die "unknown scenario $sc (a to e, u)" ;; esac
+  case "$sc" in a | b | c | d | e | u | t) ;; *) die "unknown scenario $sc (a to e, u, t)" ;; esac
 done
 
 find_program() {
@@ -174,12 +178,40 @@ done
 for p in "${mc_ports[@]}"; do wait_port "$p"; done
 DIRECT="127.0.0.1:${mc_ports[0]}"
 
+# start_tls_nodes: for scenario t, 4 more memcached nodes that speak only
+# TLS, with a self-signed certificate for 127.0.0.1 (also the CA hashproxy
+# trusts); sets tls_ports.
+tls_ports=()
+start_tls_nodes() {
+  [ ${#tls_ports[@]} -eq 0 ] || return 0
+  local openssl n
+  openssl=$(find_program openssl)
+  "$openssl" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$work/node.key" -out "$work/node.pem" 2>/dev/null || die "openssl could not make a certificate"
+  for n in 1 2 3 4; do
+    free_port
+    "$MEMCACHED" -l 127.0.0.1 -p "$PORT" -U 0 -m 256 -c 4096 -t "$MC_THREADS" "${user_args[@]}" \
+      -Z -o "ssl_chain_cert=$work/node.pem,ssl_key=$work/node.key" &
+    pids+=($!)
+    tls_ports+=("$PORT")
+  done
+  for p in "${tls_ports[@]}"; do wait_port "$p"; done
+}
+
 # start_proxies SCENARIO: start nutcracker and hashproxy, on TCP or (for
 # scenario u) on Unix sockets; sets NC_PID, NC_ADDR, HP_PID, HP_ADDR,
 # ADMIN_ADDR.
 start_proxies() {
-  local servers="" p
+  local servers="" hp_servers="" hp_tls="" p
   for p in "${mc_ports[@]}"; do servers+="    - 127.0.0.1:$p:1"$'\n'; done
+  hp_servers=$servers
+  if [ "$1" = t ]; then
+    start_tls_nodes
+    hp_servers=""
+    for p in "${tls_ports[@]}"; do hp_servers+="    - 127.0.0.1:$p:1"$'\n'; done
+    hp_tls="    tls: {ca_file: $work/node.pem}"
+  fi
 
   if [ "$1" = u ]; then
     NC_ADDR="$work/nutcracker.sock"
@@ -229,8 +261,9 @@ pools:
     preconnect: true
     client_connections: 0
     server_connections: $HP_SERVER_CONNECTIONS
+$hp_tls
     servers:
-$servers
+$hp_servers
 YML
   local cpus=()
   [ -n "$HP_CPUS" ] && cpus=(--cpus "$HP_CPUS")
@@ -248,7 +281,7 @@ YML
 
 scenario_flags() {
   case "$1" in
-    a | u) echo "--conns 50 --pipeline 1 --get-ratio 0.9 --value-size 100" ;;
+    a | u | t) echo "--conns 50 --pipeline 1 --get-ratio 0.9 --value-size 100" ;;
     b) echo "--conns 50 --pipeline 16 --get-ratio 0.9 --value-size 100" ;;
     c) echo "--conns 50 --pipeline 1 --get-ratio 0.9 --value-size 100 --multiget 10" ;;
     d) echo "--conns 1000 --pipeline 1 --get-ratio 0.9 --value-size 100 --rate $LOW_RATE" ;;
@@ -263,6 +296,7 @@ scenario_title() {
     d) echo "(d) 1,000 conns at $LOW_RATE req/s total" ;;
     e) echo "(e) 4 KiB values" ;;
     u) echo "(u) as (a), clients on a Unix socket" ;;
+    t) echo "(t) as (a), hashproxy to its nodes over TLS" ;;
   esac
 }
 
