@@ -72,6 +72,7 @@ func (r *Reader) parseMeta(line []byte, req *Request) (need int, err *Error) {
 	if err == nil && req.Cmd == CmdMa && !validMaMode(f.mode) {
 		err = errMaBadMode
 	}
+	req.metaMode = f.mode
 	return 0, err
 }
 
@@ -117,6 +118,7 @@ func (r *Reader) parseMs(line []byte, req *Request) (int, *Error) {
 	if err == nil && int(size) > r.lim.MaxItemSize {
 		err = errTooLarge.loud
 	}
+	req.metaMode = f.mode
 	return need, err
 }
 
@@ -159,6 +161,7 @@ func (r *Reader) metaFlags(line []byte, first int, req *Request) (f metaFlagSet,
 				err = errMetaBadFormat
 			}
 		case 'C':
+			req.MetaCAS = true
 			if _, ok := cStrtoull(arg); !ok {
 				err = errMetaBadToken
 			}

@@ -28,6 +28,11 @@ type Request struct {
 	// Base64Key is set when a meta command has the b flag: its key is
 	// base64, and Keys[0] holds it decoded.
 	Base64Key bool
+	// MetaCAS is set when a meta command has the C flag: the node compares
+	// it with the item's CAS unique (see FirstHomeOnly).
+	MetaCAS bool
+	// metaMode is a meta command's M token's mode, 0 without one.
+	metaMode byte
 	// Data is a storage command's or an ms's data block followed by "\r\n".
 	Data []byte
 	// Flags is a storage command's client flags.

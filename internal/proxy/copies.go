@@ -13,9 +13,10 @@ import (
 // writeHomes sends a write (storage, cas, delete, touch, incr, decr, ms,
 // md, ma) to its key's homes: every replica home, and for delete, md and
 // touch the warm-up homes too, so that a backfill cannot bring back what was deleted. The
-// client gets the first home's reply. cas goes to the first home only;
-// when it answers STORED, the same value is set on the other replica
-// homes.
+// client gets the first home's reply. A write with a CAS unique (cas, and
+// ms, md or ma with C: see proto's FirstHomeOnly) goes to the first home
+// only; when that carried it out, its copy without the CAS goes to the
+// others (a cas's is a set).
 func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 	if r.single() {
 		c.forward(req, r.pick(req.Keys[0]))
@@ -32,16 +33,15 @@ func (c *clientConn) writeHomes(req *proto.Request, r *routes) {
 	}
 	m := getMulti()
 	m.replicas = c.homes.replicas
+	m.firstOnly = req.FirstHomeOnly()
 	for j, n := range targets {
 		op := getOp()
 		m.ops = append(m.ops, op)
 		m.nodes = append(m.nodes, n)
-		if req.Cmd == proto.CmdCas && j > 0 {
-			// Sent by writeCopies once the first home has stored it.
-			op.Cmd = proto.CmdSet
-			req.Cmd = proto.CmdSet
-			op.Req = req.AppendUpstream(op.Req)
-			req.Cmd = proto.CmdCas
+		if m.firstOnly && j > 0 {
+			// Sent by writeCopies once the first home has carried it out.
+			op.Cmd = req.CopyCommand()
+			op.Req = req.AppendCopy(op.Req)
 			continue
 		}
 		op.Cmd = req.ReplyCommand()
@@ -63,8 +63,8 @@ func (c *clientConn) writeCopies(pr *pending) {
 	first := m.ops[0]
 	c.await(first)
 	sent := len(m.ops)
-	if first.Cmd == proto.CmdCas {
-		if first.Err != nil || first.Status != proto.StatusStored {
+	if m.firstOnly {
+		if first.Err != nil || !proto.Applied(first.Status, first.Reply) {
 			sent = 1
 		} else {
 			for j := 1; j < sent; j++ {

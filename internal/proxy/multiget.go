@@ -22,6 +22,9 @@ type multiGet struct {
 	// replicas is, for a write to a key's homes, how many of nodes are its
 	// replica homes (the rest are warm-up homes).
 	replicas int
+	// firstOnly is set, for a write to a key's homes, when ops[1:] wait
+	// for the first home to carry the write out (proto's FirstHomeOnly).
+	firstOnly bool
 }
 
 var multiPool = sync.Pool{New: func() any { return new(multiGet) }}
@@ -36,6 +39,7 @@ func putMulti(m *multiGet) {
 	clear(m.nodes)
 	m.nodes = m.nodes[:0]
 	m.ops = m.ops[:0]
+	m.firstOnly = false
 	if cap(m.keyBuf) > maxPooledBuf {
 		m.keyBuf = nil
 	}
