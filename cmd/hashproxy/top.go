@@ -13,6 +13,7 @@ import (
 	"github.com/gdamore/tcell/v2"
 	"github.com/spf13/cobra"
 
+	"hashproxy/internal/config"
 	"hashproxy/internal/metrics"
 )
 
@@ -44,7 +45,7 @@ running hashproxy. q, Esc or Ctrl-C quits.`,
 			return o.run(cmd.Context(), screen)
 		},
 	}
-	cmd.Flags().StringVar(&o.admin, "admin", "http://127.0.0.1:22123", "URL of the hashproxy admin listener")
+	cmd.Flags().StringVar(&o.admin, "admin", "http://"+config.DefaultAdminListen, "URL of the hashproxy admin listener")
 	cmd.Flags().DurationVar(&o.interval, "interval", time.Second, "time between refreshes")
 	return cmd
 }
