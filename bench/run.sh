@@ -29,6 +29,7 @@
 #   ROUNDS=3 RUN_SECONDS=5 SCENARIOS="a b c d e u t" KEYS=10000 LOW_RATE=5000
 #   MC_THREADS=2 HP_SERVER_CONNECTIONS=1 NC_SERVER_CONNECTIONS=1
 #   HP_CPUS=2         hashproxy serve --cpus (default: hashproxy's own, 1)
+#   HP_HOT_KEYS=off   hashproxy's admin.hot_keys (default: on, as hashproxy's)
 #   PROFILE=b         save a CPU profile of hashproxy's first run of scenario
 #                     b (any letter) to bench/out/
 #   RESULTS=bench/RESULTS.md   where the table goes ("" to skip writing)
@@ -50,6 +51,7 @@ MC_THREADS=${MC_THREADS:-2}
 HP_SERVER_CONNECTIONS=${HP_SERVER_CONNECTIONS:-1}
 NC_SERVER_CONNECTIONS=${NC_SERVER_CONNECTIONS:-1}
 HP_CPUS=${HP_CPUS:-}
+HP_HOT_KEYS=${HP_HOT_KEYS:-on}
 PROFILE=${PROFILE:-}
 RESULTS=${RESULTS-bench/RESULTS.md}
 
@@ -249,6 +251,7 @@ YML
 admin:
   listen: $ADMIN_ADDR
   pprof: $pprof
+  hot_keys: $HP_HOT_KEYS
 log:
   level: warn
 pools:
@@ -398,7 +401,7 @@ header="$work/header.md"
   echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)'):"
   echo
   echo '```'
-  echo "ROUNDS=$ROUNDS RUN_SECONDS=$RUN_SECONDS KEYS=$KEYS LOW_RATE=$LOW_RATE MC_THREADS=$MC_THREADS HP_SERVER_CONNECTIONS=$HP_SERVER_CONNECTIONS NC_SERVER_CONNECTIONS=$NC_SERVER_CONNECTIONS ${HP_CPUS:+HP_CPUS=$HP_CPUS }bash bench/run.sh"
+  echo "ROUNDS=$ROUNDS RUN_SECONDS=$RUN_SECONDS KEYS=$KEYS LOW_RATE=$LOW_RATE MC_THREADS=$MC_THREADS HP_SERVER_CONNECTIONS=$HP_SERVER_CONNECTIONS NC_SERVER_CONNECTIONS=$NC_SERVER_CONNECTIONS ${HP_CPUS:+HP_CPUS=$HP_CPUS }HP_HOT_KEYS=$HP_HOT_KEYS bash bench/run.sh"
   echo '```'
   echo
   echo "Machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r); $("$MEMCACHED" -V), $("$NUTCRACKER" -V 2>&1 | head -1 | sed 's/^This is //'), $(go version | awk '{print $3}')."
