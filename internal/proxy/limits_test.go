@@ -50,24 +50,39 @@ func TestClientConnectionLimit(t *testing.T) {
 	}
 }
 
-// TestIdleTimeout checks that an idle client is closed after idle_timeout
-// and that a client that keeps talking is not.
+// TestIdleTimeout checks that an idle client is closed after idle_timeout,
+// not sooner, and that a client that keeps talking is not. The timeout is
+// long next to the talker's pauses, so that a busy machine's stall does not
+// make the talker idle.
 func TestIdleTimeout(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	t.Parallel()
+	const idle = time.Second
 	tp := startProxy(t, 1, func(pc *config.Pool) { pc.IdleTimeout = idle })
+	start := time.Now() // before the proxy can start the quiet client's clock
 	quiet := dialRaw(t, tp.addr)
 	talker := dialRaw(t, tp.addr)
-	start := time.Now()
-	for time.Since(start) < 3*idle {
+	closed := make(chan error, 1)
+	go func() {
+		_ = quiet.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := quiet.c.Read(make([]byte, 1))
+		closed <- err
+	}()
+	for talking := true; talking; {
 		talker.send("get a\r\n")
 		if got := talker.line(); got != "END" {
 			t.Fatalf("talking client: %q", got)
 		}
-		time.Sleep(idle / 5)
-	}
-	_ = quiet.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := quiet.c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Fatalf("idle client: read %d bytes, %v; want the connection closed", n, err)
+		select {
+		case err := <-closed:
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("idle client: %v; want the connection closed", err)
+			}
+			if took := time.Since(start); took < idle {
+				t.Fatalf("idle client closed after %v, before its idle timeout %v", took, idle)
+			}
+			talking = false
+		case <-time.After(idle / 10):
+		}
 	}
 	talker.send("get a\r\n")
 	if got := talker.line(); got != "END" {
@@ -77,7 +92,7 @@ func TestIdleTimeout(t *testing.T) {
 	// Without a timeout an idle connection stays.
 	tp = startProxy(t, 1, nil)
 	quiet = dialRaw(t, tp.addr)
-	time.Sleep(3 * idle)
+	time.Sleep(idle + idle/2)
 	quiet.send("get a\r\n")
 	if got := quiet.line(); got != "END" {
 		t.Fatalf("idle client without idle_timeout: %q", got)
