@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,8 +26,27 @@ type runningProxy struct {
 	cmd    *exec.Cmd
 	addr   string
 	admin  string
-	output *bytes.Buffer
+	output *outputBuffer
 	exited chan error
+}
+
+// outputBuffer collects a process's output. A test may read it while the
+// process is still writing.
+type outputBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *outputBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *outputBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startBinary writes a native config with one pool over the given memcached
@@ -60,7 +80,7 @@ func runServe(t *testing.T, args []string, listen ...string) *runningProxy {
 	rp := &runningProxy{
 		cmd:    exec.Command(hashproxyBinary(t), append([]string{"serve"}, args...)...),
 		addr:   listen[0],
-		output: &bytes.Buffer{},
+		output: &outputBuffer{},
 		exited: make(chan error, 1),
 	}
 	rp.cmd.Stdout, rp.cmd.Stderr = rp.output, rp.output
