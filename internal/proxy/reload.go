@@ -1,26 +1,15 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
 	"go.uber.org/zap"
 
 	"hashproxy/internal/config"
 	"hashproxy/internal/ring"
 )
-
-// removedNodeGrace is how long a node a reload took out keeps taking
-// requests before it drains and closes: a request routed by the previous
-// routing table an instant before the reload may still be on its way to it.
-const removedNodeGrace = time.Second
-
-// removedPoolDrain bounds how long the clients of a pool a reload took out
-// have to finish the requests they have sent before they are disconnected.
-const removedPoolDrain = 10 * time.Second
 
 // Reload applies a new configuration without closing client connections or
 // failing requests in flight. Everything that can fail is checked first (the
@@ -183,140 +172,4 @@ func closePlanned(plans []poolPlan) {
 			_ = q.ln.Close()
 		}
 	}
-}
-
-// nodeKey identifies a server across configurations.
-type nodeKey struct{ addr, name string }
-
-// reconfigure gives the pool a new configuration and publishes its routes,
-// keeping the nodes that stay (see Reload), and opens a warm-up window when
-// the placement changed. It returns the nodes taken out, or the window
-// that holds them, which the caller retires.
-func (p *pool) reconfigure(cfg config.Pool, full *ring.Ring, sum *reloadSummary) retired {
-	p.ejectM.Lock()
-	defer p.ejectM.Unlock()
-	old := p.conf.Load()
-	reusable := make(map[nodeKey][]*node)
-	if connSettingsOf(old.cfg) == connSettingsOf(cfg) {
-		for _, n := range old.nodes {
-			k := nodeKey{n.cfg.Addr, n.cfg.Name}
-			reusable[k] = append(reusable[k], n)
-		}
-	}
-	nodes := make([]*node, len(cfg.Servers))
-	for i, sc := range cfg.Servers {
-		k := nodeKey{sc.Addr, sc.Name}
-		if same := reusable[k]; len(same) > 0 {
-			n := same[0]
-			reusable[k] = same[1:]
-			// Only the weight can differ. Routes are built under ejectM,
-			// which is held here, so the node can be updated in place.
-			n.cfg = sc
-			nodes[i] = n
-			sum.serversKept++
-			continue
-		}
-		nodes[i] = p.newNode(cfg, sc)
-		sum.serversAdded = append(sum.serversAdded, p.name+"/"+nodes[i].name)
-	}
-	pc := newPoolConf(cfg, nodes)
-	var removed []*node
-	for _, n := range old.nodes {
-		if !pc.has(n.srv) {
-			removed = append(removed, n)
-			sum.serversRemoved = append(sum.serversRemoved, p.name+"/"+n.name)
-		}
-	}
-	p.conf.Store(pc)
-	r, err := pc.liveRoutes()
-	if err != nil {
-		// Only leaving out the nodes that are down can fail here: the ring
-		// over every node is built already.
-		p.log.Error("building the ring without the servers that are down", zap.Error(err))
-		r = newRoutes(cfg, full, nodes)
-	}
-	w := p.openWindow(old.cfg, cfg, p.routes.Load(), r, removed)
-	p.publish(pc, r)
-	return retired{nodes: removed, window: w}
-}
-
-// retired are the nodes a reload took out of a pool and, when it opened a
-// warm-up window, that window: the nodes are then kept until it ends.
-type retired struct {
-	nodes  []*node
-	window *warmWindow
-}
-
-// retire takes nodes that a reload removed from pool p out of the metrics,
-// then, in the background and after a grace period, drains and closes
-// them. When the reload opened a warm-up window, all this waits for the
-// window to end: until then the nodes are read as warm-up homes. The
-// caller holds px.mu.
-func (px *Proxy) retire(p *pool, rt retired) {
-	if rt.window == nil {
-		if len(rt.nodes) == 0 {
-			return
-		}
-		px.removeSeries(p, rt.nodes)
-	}
-	px.background.Add(1)
-	go func() {
-		defer px.background.Done()
-		if w := rt.window; w != nil {
-			t := time.NewTimer(time.Until(w.ends))
-			select {
-			case <-t.C:
-			case <-w.done:
-			case <-px.drained:
-			}
-			t.Stop()
-			p.closeWindow(w)
-			px.mu.Lock()
-			px.removeSeries(p, rt.nodes)
-			px.mu.Unlock()
-		}
-		t := time.NewTimer(removedNodeGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-px.drained: // every client is gone: nothing can use them
-		}
-		for _, n := range rt.nodes {
-			n.srv.Close()
-		}
-	}()
-}
-
-// removeSeries takes nodes a reload removed from pool p out of the
-// metrics, but for those whose name a current node has. The caller holds
-// px.mu.
-func (px *Proxy) removeSeries(p *pool, removed []*node) {
-	names := make(map[string]bool)
-	for _, n := range p.conf.Load().nodes {
-		names[n.name] = true
-	}
-	for _, n := range removed {
-		if !names[n.name] { // a replaced node keeps its series
-			px.opts.Metrics.RemoveServer(p.name, n.name)
-		}
-	}
-}
-
-// removePool stops a pool a reload took out: it closes its listener and
-// series at once and drains it in the background. The caller holds px.mu.
-func (px *Proxy) removePool(p *pool) {
-	p.ejectM.Lock()
-	p.endWindowEarly("pool removed")
-	p.ejectM.Unlock()
-	p.stopAccepting(p.ln)
-	px.opts.Metrics.RemovePool(p.name)
-	px.background.Add(1)
-	go func() {
-		defer px.background.Done()
-		ctx, cancel := context.WithTimeout(px.bgCtx, removedPoolDrain)
-		defer cancel()
-		if err := p.drain(ctx); err != nil {
-			p.log.Warn("removed pool: drain timeout, closed the remaining client connections", zap.Error(err))
-		}
-	}()
 }
