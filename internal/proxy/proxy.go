@@ -1,9 +1,16 @@
-// Package proxy serves the memcached text protocol to clients and routes
-// each request to the memcached node that owns its key: a listener per
-// pool, one goroutine per client connection that reads a pipelined batch of
-// requests and writes their replies in request order, multi-key retrievals
-// split per node and merged in key order, flush_all broadcast, and version,
-// verbosity, stats and quit answered locally.
+// Package proxy serves the memcached text protocol, classic and meta, to
+// clients and routes each request over the homes of its key: the ring's
+// owner, then with replication_factor the next distinct nodes on the ring,
+// then during a warm-up window after a reload the key's homes under the
+// previous ring (homes.go). Reads walk the homes until a hit and copy it
+// back into the homes that missed; writes go to the replica homes.
+//
+// A listener per pool (TCP or Unix socket, optionally TLS); one goroutine
+// per client connection that reads a pipelined batch of requests and writes
+// their replies in request order; multi-key retrievals split per node and
+// merged in key order; flush_all broadcast; version, verbosity, stats, quit
+// and mn answered locally. Reload applies a new configuration without
+// dropping clients, and Status feeds the admin status page.
 package proxy
 
 import (

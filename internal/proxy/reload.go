@@ -21,9 +21,16 @@ import (
 //     server_failure_limit, health_check_interval, and server_retry_timeout
 //     with auto_eject_hosts) are unchanged, keeps its
 //     connections; a new server gets new ones. The new routing table (new
-//     members, weights, hash, distribution) is published at once.
-//   - A server taken out stops receiving requests at once; after a short
-//     grace it drains what it has in flight, then its connections close.
+//     members, weights, hash, distribution, replication_factor) is
+//     published at once.
+//   - When that changes where keys live and the pool's warmup is not 0, a
+//     warm-up window opens: for that long, each key's homes under the
+//     previous ring are read after its new homes (and delete and touch go
+//     to them too), so moved keys are found and copied to their new homes.
+//   - A server taken out stops being a key's first home at once. During a
+//     warm-up window it stays a warm-up home (reads, delete and touch)
+//     until the window ends; otherwise, after a short grace, it drains what
+//     it has in flight. Then its connections close.
 //   - Client limits (max_inflight, max_line_length, max_item_size,
 //     max_keys, idle_timeout) apply to connections accepted from then on;
 //     client_connections applies at once.
