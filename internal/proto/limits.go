@@ -10,6 +10,16 @@ const (
 // MaxKeyLength is the longest key memcached accepts, in bytes.
 const MaxKeyLength = 250
 
+// MaxNodeLine is the longest command line, with its "\r\n", that the
+// proxy sends a node, but for get and gets lines: memcached closes a
+// connection on which it holds more than 2048 bytes of a line without its
+// end, unless the line starts with "get " or "gets " (proto_text.c's
+// try_read_command_ascii), so a longer line split across two of the
+// node's reads would close a node connection other clients share. A
+// retrieval that touches (gat, gats) is sent in several lines under it
+// (see KeyRoom); a longer meta line is refused.
+const MaxNodeLine = 2048
+
 // Limits bound what a client may send. A zero or negative field means its
 // default.
 type Limits struct {

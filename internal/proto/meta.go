@@ -22,10 +22,8 @@ const (
 	// a meta command (mg, ms, md, ma); more are "options flags too long".
 	maxMetaTokens = 19
 	// maxMetaLine is the longest meta command line, with its "\r\n", the
-	// proxy forwards: memcached closes a connection on which it holds more
-	// than 2048 bytes of a line without its end, which a longer line split
-	// across two reads would be.
-	maxMetaLine = 2048
+	// proxy forwards (see MaxNodeLine).
+	maxMetaLine = MaxNodeLine
 	// maxOpaqueToken is the longest O token, the O included.
 	maxOpaqueToken = 32
 )

@@ -74,6 +74,7 @@ func TestReadFields(t *testing.T) {
 		{"touch", "touch k 2147483647\r\n", Request{Cmd: CmdTouch, Keys: keys("k"), Exptime: 1<<31 - 1}, "touch k 2147483647\r\n"},
 		{"flush_all", "flush_all\r\n", Request{Cmd: CmdFlushAll}, "flush_all\r\n"},
 		{"flush_all_delay_noreply", "flush_all 10 noreply\r\n", Request{Cmd: CmdFlushAll, Exptime: 10, NoReply: true, Args: keys("10")}, "flush_all 10\r\n"},
+		{"flush_all_padded_delay", "flush_all +" + strings.Repeat("0", 3000) + "5\r\n", Request{Cmd: CmdFlushAll, Exptime: 5, Args: keys("+" + strings.Repeat("0", 3000) + "5")}, "flush_all 5\r\n"},
 		{"verbosity", "verbosity 1\r\n", Request{Cmd: CmdVerbosity, Args: keys("1")}, "verbosity 1\r\n"},
 		{"stats_args", "stats slabs  x\r\n", Request{Cmd: CmdStats, Args: keys("slabs", "x")}, "stats slabs x\r\n"},
 		{"version_args_ignored", "version please\r\n", Request{Cmd: CmdVersion}, "version\r\n"},

@@ -1,6 +1,9 @@
 package proto
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // Request is one parsed client request. Its byte slices point into the
 // Reader's buffers and are valid only until the next Read.
@@ -52,7 +55,7 @@ func (r *Request) reset() {
 }
 
 // AppendUpstream appends r as sent to a memcached node: the command line
-// normalised to single spaces and "\r\n", without "noreply" (so every
+// normalised to single spaces, plain numbers and "\r\n", without "noreply" (so every
 // forwarded request gets exactly one reply, which the proxy drops for
 // noreply requests), then the data block for storage commands. A meta
 // command keeps its flags but q (see QuietMode); mn is not sent upstream.
@@ -94,6 +97,13 @@ func (r *Request) AppendUpstream(dst []byte) []byte {
 		dst = append(dst, r.Keys[0]...)
 		dst = append(dst, ' ')
 		dst = strconv.AppendInt(dst, int64(r.Exptime), 10)
+	case CmdFlushAll:
+		// The delay as a plain number: the client's may be padded
+		// with zeros past MaxNodeLine.
+		if len(r.Args) > 0 {
+			dst = append(dst, ' ')
+			dst = strconv.AppendInt(dst, int64(r.Exptime), 10)
+		}
 	default:
 		for _, a := range r.Args {
 			dst = append(dst, ' ')
@@ -101,6 +111,18 @@ func (r *Request) AppendUpstream(dst []byte) []byte {
 		}
 	}
 	return append(dst, "\r\n"...)
+}
+
+// KeyRoom returns how many bytes of keys, each counted with the space
+// before it, one line of r's retrieval may name to a node: MaxNodeLine
+// less the rest of a gat or gats line, no limit for get and gets, whose
+// lines memcached reads whatever their length.
+func (r *Request) KeyRoom() int {
+	if !r.Cmd.touches() {
+		return math.MaxInt
+	}
+	var num [12]byte
+	return MaxNodeLine - len(r.Cmd.String()) - len(strconv.AppendInt(num[:0], int64(r.Exptime), 10)) - len(" \r\n")
 }
 
 // AppendRetrieval appends a retrieval line of r's verb (with r's exptime for

@@ -17,6 +17,7 @@ type multiGet struct {
 	opOf   []int    // ring index → index in ops, or -1
 	nodes  []*node  // nodes[j] serves ops[j]
 	opKeys [][][]byte
+	room   []int // room[j] is how many more bytes of keys ops[j]'s line may name (proto's KeyRoom)
 	ops    []*upstream.Op
 	next   []int // merge cursor: the index of each op's next value
 	// replicas is, for a write to a key's homes, how many of nodes are its
@@ -46,8 +47,9 @@ func putMulti(m *multiGet) {
 	multiPool.Put(m)
 }
 
-// split copies req's keys and groups them by owning node, returning the
-// number of nodes involved.
+// split copies req's keys and groups them by owning node, in one request
+// per node, or several when one line would name more keys than
+// req.KeyRoom allows, and returns the number of requests.
 func (m *multiGet) split(r *routes, req *proto.Request) int {
 	m.keyBuf = m.keyBuf[:0]
 	for _, k := range req.Keys {
@@ -68,13 +70,16 @@ func (m *multiGet) split(r *routes, req *proto.Request) int {
 	for i := range m.opOf {
 		m.opOf[i] = -1
 	}
+	room := req.KeyRoom()
+	m.room = m.room[:0]
 	for _, k := range m.keys {
 		ri := r.ring.Pick(k)
 		j := m.opOf[ri]
-		if j < 0 {
+		if j < 0 || m.room[j] < 1+len(k) {
 			j = len(m.nodes)
 			m.opOf[ri] = j
 			m.nodes = append(m.nodes, r.nodes[ri])
+			m.room = append(m.room, room)
 			if j < cap(m.opKeys) {
 				m.opKeys = m.opKeys[:j+1]
 				m.opKeys[j] = m.opKeys[j][:0]
@@ -82,6 +87,7 @@ func (m *multiGet) split(r *routes, req *proto.Request) int {
 				m.opKeys = append(m.opKeys, nil)
 			}
 		}
+		m.room[j] -= 1 + len(k)
 		m.owner = append(m.owner, j)
 		m.slot = append(m.slot, len(m.opKeys[j]))
 		m.opKeys[j] = append(m.opKeys[j], k)
@@ -89,8 +95,8 @@ func (m *multiGet) split(r *routes, req *proto.Request) int {
 	return len(m.nodes)
 }
 
-// send issues one retrieval per node for that node's keys, on the
-// connections that affinity selects.
+// send issues the retrievals split made, on the connections that
+// affinity selects.
 func (m *multiGet) send(req *proto.Request, affinity uint32) {
 	for j, n := range m.nodes {
 		op := getOp()

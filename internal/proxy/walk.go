@@ -31,6 +31,7 @@ type walk struct {
 	ops     []*upstream.Op
 	opNode  []*node   // opNode[j] was asked ops[j]
 	opKeys  [][]int   // opKeys[j] are the indexes of the keys ops[j] asks for, in order
+	room    []int     // room[j] is how many more bytes of keys ops[j]'s line may name (proto's KeyRoom)
 	scratch [][]byte  // the keys of the request being built
 	fill    backfills // the copies of values into homes that missed them
 	maxTTL  int64     // backfill_max_ttl, in seconds
@@ -101,6 +102,7 @@ func putWalk(w *walk) {
 	w.homes = w.homes[:0]
 	clear(w.opNode)
 	w.opNode = w.opNode[:0]
+	w.room = w.room[:0]
 	clear(w.scratch)
 	clear(w.fill.adds)
 	clear(w.fill.ttlOps)
@@ -112,22 +114,26 @@ func putWalk(w *walk) {
 }
 
 // sendRound asks every key that no home has had yet its next home, one
-// request per node. It reports whether it asked anything.
+// request per node (or several, when one line would name more keys than
+// proto's KeyRoom allows). It reports whether it asked anything.
 func (w *walk) sendRound(affinity uint32) bool {
 	start := len(w.ops)
+	room := w.req.KeyRoom()
 	for i := range w.keys {
 		if w.hit[i].op >= 0 || w.first[i]+w.tried[i] == w.first[i+1] {
 			continue
 		}
 		n := w.homes[w.first[i]+w.tried[i]]
 		w.tried[i]++
+		size := 1 + len(w.keys[i])
 		j := start
-		for j < len(w.ops) && w.opNode[j] != n {
+		for j < len(w.ops) && (w.opNode[j] != n || w.room[j] < size) {
 			j++
 		}
 		if j == len(w.ops) {
 			w.ops = append(w.ops, getOp())
 			w.opNode = append(w.opNode, n)
+			w.room = append(w.room, room)
 			if j < cap(w.opKeys) {
 				w.opKeys = w.opKeys[:j+1]
 				w.opKeys[j] = w.opKeys[j][:0]
@@ -135,6 +141,7 @@ func (w *walk) sendRound(affinity uint32) bool {
 				w.opKeys = append(w.opKeys, nil)
 			}
 		}
+		w.room[j] -= size
 		w.opKeys[j] = append(w.opKeys[j], i)
 	}
 	for j := start; j < len(w.ops); j++ {
