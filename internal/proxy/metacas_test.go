@@ -14,7 +14,7 @@ func casOf(t *testing.T, r *rawClient, key string) string {
 	if !strings.HasPrefix(l, "HD c") {
 		t.Fatalf("mg %s c: %q", key, l)
 	}
-	return strings.TrimPrefix(l, "HD c")
+	return strings.Fields(strings.TrimPrefix(l, "HD c"))[0] // a stale item's X and W follow
 }
 
 // line2 sends req and reads one reply line, failing the test on an error.
@@ -28,7 +28,9 @@ func (r *rawClient) line2(req string) string {
 // flag through a pool keeping 2 copies on real memcached nodes, whose CAS
 // uniques for the same key differ: the CAS the proxy's mg returns (the
 // first home's) works, and both homes end with the new value; a stale one
-// fails with EX and changes neither; no replica write fails.
+// fails with EX and changes neither; with I, an older CAS stores the value
+// on the first home marked stale and on the other as a plain set; no
+// replica write fails.
 func TestMetaCASReplicas(t *testing.T) {
 	tp := startProxy(t, 3, replicated)
 	c := dialRaw(t, tp.addr)
@@ -101,11 +103,30 @@ func TestMetaCASReplicas(t *testing.T) {
 		hasValue(t, tp, nh[0], n, "15", 0)
 		hasValue(t, tp, nh[1], n, "15", 0)
 
+		// I: md I marks every copy stale; an ms I with a CAS older than
+		// the first home's stores the value there, still stale, and on
+		// the other home as a plain set.
+		old := casOf(t, c, k)
+		if l := c.line2("md " + k + " I\r\n"); l != "HD" {
+			t.Fatalf("md I: %q", l)
+		}
+		if l := c.line2("ms " + k + " 5 I C" + old + " F4\r\nstale\r\n"); l != "HD" {
+			t.Fatalf("ms I with an older CAS: %q, want HD", l)
+		}
+		hasValue(t, tp, homes[0], k, "stale", 4)
+		hasValue(t, tp, homes[1], k, "stale", 4)
+		if l := first.line2("mg " + k + "\r\n"); !strings.Contains(l, " X") {
+			t.Fatalf("mg on the first home: %q, want the stale mark X", l)
+		}
+		if l := second.line2("mg " + k + "\r\n"); l != "HD" {
+			t.Fatalf("mg on the second home: %q, want a plain hit", l)
+		}
+
 		// md: a stale CAS deletes nothing; the first home's deletes both.
 		if l := c.line2("md " + k + " C" + stale + "\r\n"); l != "EX" {
 			t.Fatalf("md C with a stale CAS: %q, want EX", l)
 		}
-		hasValue(t, tp, homes[1], k, "new2+", 4)
+		hasValue(t, tp, homes[1], k, "stale", 4)
 		cas = casOf(t, c, k)
 		c.send("md " + k + " C" + cas + " q\r\nmn\r\n")
 		if l := c.line(); l != "MN" {
