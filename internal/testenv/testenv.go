@@ -86,7 +86,7 @@ func StartMemcached(t testing.TB, args ...string) *Process {
 		if os.Geteuid() == 0 {
 			all = append(all, "-u", "root")
 		}
-		p, err := start(bin, all, port)
+		p, err := start(bin, all, port, answersMemcached)
 		if err != nil {
 			lastErr = err
 			continue
@@ -152,7 +152,7 @@ func RestartMemcached(t testing.TB, p *Process, args ...string) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		np, err := start(bin, all, p.Port)
+		np, err := start(bin, all, p.Port, answersMemcached)
 		if err == nil {
 			p.proc, p.done = np.proc, np.done
 			return
@@ -198,7 +198,9 @@ func StartNutcracker(t testing.TB, config string, ports ...int) *Process {
 	return p
 }
 
-func start(bin string, args []string, port int) (*Process, error) {
+// start starts bin with args and waits until ready reports the server on
+// 127.0.0.1:port ready, for up to 5 seconds.
+func start(bin string, args []string, port int, ready func(addr string) bool) (*Process, error) {
 	cmd := exec.Command(bin, args...)
 	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
@@ -218,14 +220,17 @@ func start(bin string, args []string, port int) (*Process, error) {
 			return nil, fmt.Errorf("%s exited early on port %d", bin, port)
 		default:
 		}
-		if answersVersion("tcp", p.Addr) {
+		if ready(p.Addr) {
 			return p, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Stop()
-	return nil, fmt.Errorf("%s did not answer on %s", bin, p.Addr)
+	return nil, fmt.Errorf("%s not ready on %s", bin, p.Addr)
 }
+
+// answersMemcached reports whether a memcached at addr answers "version".
+func answersMemcached(addr string) bool { return answersVersion("tcp", addr) }
 
 // answersVersion reports whether a memcached-speaking server at addr, on
 // network, answers "version".
