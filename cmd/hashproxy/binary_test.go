@@ -55,21 +55,38 @@ func (b *outputBuffer) String() string {
 // accept connections.
 func startBinary(t *testing.T, nodes []*testenv.Process, extra string, args ...string) *runningProxy {
 	t.Helper()
-	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
+	c := writeTestConfig(t, nodes, "", extra)
+	rp := runServe(t, append([]string{"--config", c.path}, args...), c.addr, c.admin)
+	rp.admin = c.admin
+	return rp
+}
+
+// testConfig is a native config file written for a test.
+type testConfig struct {
+	path, text  string
+	addr, admin string // the pool's and the admin listener's addresses
+}
+
+// writeTestConfig writes a native config with debug logs, an admin listener
+// and one pool, "main", over nodes, each on a free port; admin lines are
+// added to the admin section and pool lines to the pool.
+func writeTestConfig(t *testing.T, nodes []*testenv.Process, admin, pool string) testConfig {
+	t.Helper()
+	c := testConfig{
+		addr:  "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+		admin: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+		path:  filepath.Join(t.TempDir(), "hashproxy.yaml"),
+	}
 	var servers strings.Builder
 	for _, n := range nodes {
 		servers.WriteString("      - " + n.Addr + ":1\n")
 	}
-	cfg := fmt.Sprintf("admin:\n  listen: 127.0.0.1:%d\nlog:\n  level: debug\npools:\n  main:\n    listen: 127.0.0.1:%d\n%s    servers:\n%s",
-		adminPort, port, extra, servers.String())
-	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+	c.text = fmt.Sprintf("admin:\n  listen: %s\n%slog:\n  level: debug\npools:\n  main:\n    listen: %s\n%s    servers:\n%s",
+		c.admin, admin, c.addr, pool, servers.String())
+	if err := os.WriteFile(c.path, []byte(c.text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rp := runServe(t, append([]string{"--config", path}, args...),
-		"127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(adminPort))
-	rp.admin = "127.0.0.1:" + strconv.Itoa(adminPort)
-	return rp
+	return c
 }
 
 // runServe runs `hashproxy serve` with args and waits until every address

@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,21 +36,10 @@ type statusProxy struct {
 // address, and admin lines added to the admin section.
 func startStatusProxy(t *testing.T, nodes []*testenv.Process, admin string) *statusProxy {
 	t.Helper()
-	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
-	var servers strings.Builder
-	for _, n := range nodes {
-		servers.WriteString("      - " + n.Addr + ":1\n")
-	}
-	cfg := fmt.Sprintf("admin:\n  listen: 127.0.0.1:%d\n%spools:\n  main:\n    listen: 127.0.0.1:%d\n    server_retry_timeout: 200ms\n    server_failure_limit: 1\n    servers:\n%s",
-		adminPort, admin, port, servers.String())
-	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rp := runServe(t, []string{"--config", path},
-		"127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(adminPort))
-	rp.admin = "127.0.0.1:" + strconv.Itoa(adminPort)
-	return &statusProxy{runningProxy: rp, nodes: nodes, configPath: path, config: cfg}
+	c := writeTestConfig(t, nodes, admin, "    server_retry_timeout: 200ms\n    server_failure_limit: 1\n")
+	rp := runServe(t, []string{"--config", c.path}, c.addr, c.admin)
+	rp.admin = c.admin
+	return &statusProxy{runningProxy: rp, nodes: nodes, configPath: c.path, config: c.text}
 }
 
 // status reads /api/status.
