@@ -64,6 +64,16 @@ SIGTERM and SIGINT stop it gracefully: it stops accepting, answers the
 requests already sent (up to --drain-timeout), then exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The watch starts before the file is first read, so a change
+			// made while serve starts is applied too.
+			var w *filewatch.Watcher
+			if o.watchConfig && o.configPath != "" {
+				var err error
+				if w, err = filewatch.New(o.configPath, watchDebounce); err != nil {
+					return err
+				}
+				defer w.Close()
+			}
 			load := func() (*config.Config, error) { return o.config(cmd) }
 			cfg, err := load()
 			if err != nil {
@@ -73,7 +83,7 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			return o.run(cmd.Context(), cfg, load, cpus)
+			return o.run(cmd.Context(), cfg, load, w, cpus)
 		},
 	}
 	f := cmd.Flags()
@@ -120,8 +130,9 @@ func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
 }
 
 // run serves until ctx ends (SIGTERM, SIGINT), then shuts down gracefully.
-// On SIGHUP it applies the configuration load returns.
-func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() (*config.Config, error), cpus int) error {
+// On SIGHUP, and on each change w reports when it is not nil, it applies
+// the configuration load returns.
+func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() (*config.Config, error), w *filewatch.Watcher, cpus int) error {
 	log, err := newLogger(cfg.Log)
 	if err != nil {
 		return err
@@ -157,13 +168,7 @@ func (o *serveOptions) run(ctx context.Context, cfg *config.Config, load func() 
 	}
 	src.Watch(ctx)
 	var changed <-chan struct{}
-	if o.watchConfig {
-		w, err := filewatch.New(o.configPath, watchDebounce)
-		if err != nil {
-			src.Close()
-			_ = px.Shutdown(context.Background())
-			return err
-		}
+	if w != nil {
 		wctx, stopWatch := context.WithCancel(ctx)
 		watchDone := make(chan struct{})
 		defer func() { stopWatch(); <-watchDone }()

@@ -112,3 +112,45 @@ func TestServeWatchConfigNeedsAFile(t *testing.T) {
 		t.Errorf("got %v, want a usage error", err)
 	}
 }
+
+// TestServeWatchConfigChangeDuringStart changes the file while the binary,
+// having read it, waits at start for its pool's DNS lookup (held by the
+// test's DNS server): the change is applied once serve runs.
+func TestServeWatchConfigChangeDuringStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts memcached processes and waits for the watch debounce")
+	}
+	d := testenv.StartDNS(t)
+	a, c := testenv.StartMemcached(t), testenv.StartMemcached(t)
+	d.Set(t, "nodes.test", "A 127.0.0.1")
+	release := d.Hold(t)
+	port, adminPort := testenv.FreePort(t), testenv.FreePort(t)
+	body := fmt.Sprintf("admin:\n  listen: 127.0.0.1:%d\nlog:\n  level: debug\npools:\n  main:\n    listen: 127.0.0.1:%d\n    hash: md5\n    discovery_resolver: %s\n    servers:\n      - dns+nodes.test:%d\n",
+		adminPort, port, d.Addr, a.Port)
+	path := filepath.Join(t.TempDir(), "hashproxy.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		// Once serve asks DNS it has read the file; its answer waits.
+		deadline := time.Now().Add(10 * time.Second)
+		for d.Queries() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := os.WriteFile(path, []byte(body+"      - "+c.Addr+":1\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+		release()
+	}()
+	rp := runServe(t, []string{"--config", path, "--watch-config"},
+		"127.0.0.1:"+strconv.Itoa(port), "127.0.0.1:"+strconv.Itoa(adminPort))
+	rp.admin = "127.0.0.1:" + strconv.Itoa(adminPort)
+	<-started
+	if d.Queries() == 0 {
+		t.Fatal("serve asked no DNS question at start")
+	}
+	waitMetric(t, rp.admin, `hashproxy_config_reloads_total{result="success"}`, 1)
+	checkNamedPlacement(t, rp.addr, "changed:", []namedNode{{"", a}, {"", c}})
+}

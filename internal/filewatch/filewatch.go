@@ -85,6 +85,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
+// Close stops watching. Run closes the watch itself when it returns;
+// Close is for a Watcher whose Run may not have been called, and may be
+// called more than once.
+func (w *Watcher) Close() {
+	_ = w.fs.Close()
+}
+
 // check reads the file and reports it when its content changed. A file
 // that cannot be read (removed in the middle of a swap) reports nothing:
 // the event that brings it back runs check again.

@@ -19,6 +19,7 @@ type DNS struct {
 	mu      sync.Mutex
 	records map[string][]dns.RR // by lower-case absolute name
 	failing bool
+	held    chan struct{} // while not nil, answers wait until it is closed
 	queries atomic.Int64
 }
 
@@ -77,6 +78,28 @@ func (d *DNS) SetFailing(on bool) {
 	d.failing = on
 }
 
+// Hold makes the server keep each answer, from now on, until the function
+// it returns is called, or the test ends; the questions are counted in
+// Queries when they arrive. A test uses it to act while the program asking
+// is waiting for an answer.
+func (d *DNS) Hold(t testing.TB) (release func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	held := make(chan struct{})
+	d.held = held
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			d.held = nil
+			close(held)
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
 // Queries returns the number of questions answered so far.
 func (d *DNS) Queries() int64 { return d.queries.Load() }
 
@@ -87,6 +110,11 @@ func (d *DNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.SetReply(req)
 	m.Authoritative = true
 	d.mu.Lock()
+	if held := d.held; held != nil {
+		d.mu.Unlock()
+		<-held
+		d.mu.Lock()
+	}
 	switch {
 	case d.failing:
 		m.Rcode = dns.RcodeServerFailure
