@@ -177,15 +177,22 @@ func TestBinaryStatus(t *testing.T) {
 	})
 
 	// A reload that takes a node out, with two copies of each key, opens
-	// a warm-up window.
+	// a warm-up window, which keeps the node it took out, read-only.
 	changed := strings.Replace(sp.config, "    servers:\n", "    warmup: 30s\n    replication_factor: 2\n    servers:\n", 1)
 	changed = strings.Replace(changed, "      - "+nodes[2].Addr+":1\n", "", 1)
 	sp.reload(t, changed)
-	waitFor(t, "the pool with two nodes", func() bool { return len(sp.status(t).Pools[0].Nodes) == 2 })
+	waitFor(t, "the pool with two nodes and one kept for warm-up", func() bool {
+		ns := sp.status(t).Pools[0].Nodes
+		return len(ns) == 3 && ns[2].State == metrics.StateWarmup
+	})
 	p = sp.status(t).Pools[0]
 	if w := p.Warmup; p.ReplicationFactor != 2 || w == nil || w.RemainingSeconds <= 0 || w.RemainingSeconds > 30 ||
 		w.KeysMovedShare <= 0 || w.KeysMovedShare > 1 || time.Until(w.Ends) > 30*time.Second {
 		t.Errorf("after the reload: %d copies, warm-up %+v; want 2 copies and a window of at most 30s with keys moved", p.ReplicationFactor, w)
+	}
+	if n := p.Nodes[2]; n.Address != nodes[2].Addr || n.RingShare != 0 || n.WarmupRemainingSeconds == nil ||
+		*n.WarmupRemainingSeconds <= 0 || *n.WarmupRemainingSeconds > 30 {
+		t.Errorf("the node taken out: %+v; want %s with no ring share and at most 30s left", n, nodes[2].Addr)
 	}
 }
 

@@ -225,6 +225,18 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS("the node back up", fmt.Sprintf(`(document.querySelector('tr[data-node=%q] [data-field=state]') || {}).textContent === "up"`, stopped.Addr), 10*time.Second)
+
+	// A reload that takes a node out with a warm-up window: the node stays
+	// listed, in a row of its own style with the time left, and has no arc.
+	removed := nodes[2].Addr
+	shrunk := strings.Replace(sp.config, "    servers:\n", "    warmup: 30s\n    servers:\n", 1)
+	sp.reload(t, strings.Replace(shrunk, "      - "+removed+":1\n", "", 1))
+	waitJS("the removed node kept for warm-up", fmt.Sprintf(`(() => {
+		const tr = document.querySelector('tr.warmup[data-node=%[1]q]');
+		const left = tr && tr.querySelector('[data-field=warmup_remaining_seconds]');
+		return !!left && /read-only, \d+s left/.test(left.textContent) &&
+			![...document.querySelectorAll('.ring svg title')].some(t => t.textContent === %[1]q);
+	})()`, removed), 10*time.Second)
 	cancel()
 	<-consoleDone
 	consoleMu.Lock()

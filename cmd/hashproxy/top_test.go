@@ -24,7 +24,7 @@ func lineText(l topLine) string {
 }
 
 func TestTopLines(t *testing.T) {
-	hit, p50, p99 := 0.9, 0.00012, 0.0031
+	hit, p50, p99, warm := 0.9, 0.00012, 0.0031, 41.2
 	st := &metrics.Status{
 		Time: time.Now(), Version: "1.2.3", UptimeSeconds: 75, IntervalSeconds: 5,
 		Pools: []metrics.PoolStatus{{
@@ -33,6 +33,7 @@ func TestTopLines(t *testing.T) {
 			Nodes: []metrics.NodeStatus{
 				{Name: "cache-a", Address: "10.0.0.1:11211", State: metrics.StateUp, RingShare: 0.5, RequestsPerSecond: 200, HitRatio: &hit, P50Seconds: &p50, P99Seconds: &p99, Connections: 2},
 				{Name: "cache-b", Address: "10.0.0.2:11211", State: metrics.StateDown, RingShare: 0.5, RequestsPerSecond: 100, ErrorsPerSecond: 100},
+				{Name: "cache-c", Address: "10.0.0.3:11211", State: metrics.StateWarmup, WarmupRemainingSeconds: &warm},
 			},
 			HotKeys: &metrics.HotKeys{Pool: "main", WindowSeconds: 60, Keys: []metrics.HotKey{{Key: "user:42", Server: "cache-a", Count: 1234, Share: 0.3}}},
 		}},
@@ -59,6 +60,15 @@ func TestTopLines(t *testing.T) {
 		if n := len([]rune(line)); n > 120 {
 			t.Errorf("line of %d columns on a 120-column screen: %q", n, line)
 		}
+	}
+	warmLine := ""
+	for _, line := range all {
+		if strings.HasPrefix(line, "cache-c") {
+			warmLine = line
+		}
+	}
+	if !strings.Contains(warmLine, metrics.StateWarmup) {
+		t.Errorf("the warm-up node's line %q lacks its state", warmLine)
 	}
 	if bars["cache-a"] == 0 || bars["cache-a"] != 2*bars["cache-b"] {
 		t.Errorf("bars %v, want cache-a's twice cache-b's (200 and 100 req/s)", bars)

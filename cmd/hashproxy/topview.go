@@ -32,6 +32,7 @@ var (
 		metrics.StateUp:      tcell.StyleDefault.Foreground(tcell.ColorGreen),
 		metrics.StateDown:    tcell.StyleDefault.Foreground(tcell.ColorRed).Bold(true),
 		metrics.StateEjected: tcell.StyleDefault.Foreground(tcell.ColorOlive).Bold(true),
+		metrics.StateWarmup:  tcell.StyleDefault.Dim(true).Italic(true),
 	}
 )
 

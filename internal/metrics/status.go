@@ -35,6 +35,9 @@ const (
 	StateUp      = "up"      // serving
 	StateDown    = "down"    // not answering; its keys fail fast
 	StateEjected = "ejected" // not answering and out of the ring (auto_eject_hosts)
+	// StateWarmup is a node a reload removed that the pool's warm-up
+	// window keeps, read-only (reads, delete and touch), until it ends.
+	StateWarmup = "warmup"
 )
 
 // Status is the document GET /api/status returns.
@@ -58,7 +61,8 @@ type PoolStatus struct {
 	Distribution      string  `json:"distribution"`
 	ClientConnections int64   `json:"client_connections"`
 	RequestsPerSecond float64 `json:"requests_per_second"`
-	// Nodes are the configured nodes, in configuration order.
+	// Nodes are the configured nodes, in configuration order, then the
+	// nodes a reload removed that the warm-up window keeps (StateWarmup).
 	Nodes []NodeStatus `json:"nodes"`
 	// ReplicationFactor is the copies kept of each key.
 	ReplicationFactor int `json:"replication_factor"`
@@ -78,17 +82,20 @@ type PoolStatus struct {
 type NodeStatus struct {
 	Name    string `json:"name"`
 	Address string `json:"address"`
-	// State is StateUp, StateDown or StateEjected.
+	// State is StateUp, StateDown, StateEjected or StateWarmup.
 	State string `json:"state"`
 	// RingShare is the node's share of the ring's hash space, 0 when it is
-	// ejected.
-	RingShare         float64  `json:"ring_share"`
-	RequestsPerSecond float64  `json:"requests_per_second"`
-	HitRatio          *float64 `json:"hit_ratio"`
-	P50Seconds        *float64 `json:"p50_seconds"`
-	P99Seconds        *float64 `json:"p99_seconds"`
-	ErrorsPerSecond   float64  `json:"errors_per_second"`
-	Connections       int      `json:"connections"`
+	// ejected or kept for warm-up.
+	RingShare float64 `json:"ring_share"`
+	// WarmupRemainingSeconds is, for a node in StateWarmup, the seconds
+	// until the window ends and the node is closed; nil for the others.
+	WarmupRemainingSeconds *float64 `json:"warmup_remaining_seconds"`
+	RequestsPerSecond      float64  `json:"requests_per_second"`
+	HitRatio               *float64 `json:"hit_ratio"`
+	P50Seconds             *float64 `json:"p50_seconds"`
+	P99Seconds             *float64 `json:"p99_seconds"`
+	ErrorsPerSecond        float64  `json:"errors_per_second"`
+	Connections            int      `json:"connections"`
 }
 
 // WarmupStatus is an open warm-up window: until it ends, keys are also
@@ -242,8 +249,16 @@ func (m *Metrics) Status(src StatusSource) Status {
 	for pi := range st.Pools {
 		p := &st.Pools[pi]
 		p.RequestsPerSecond = 0
+		seen := make(map[string]bool, len(p.Nodes))
 		for ni := range p.Nodes {
 			n := &p.Nodes[ni]
+			if seen[n.Name] {
+				// A node kept for warm-up whose name a configured node
+				// has now shares its series: the figures are on the
+				// configured one.
+				continue
+			}
+			seen[n.Name] = true
 			key := serverKey{p.Name, n.Name}
 			n.Connections = cur.conns[key]
 			if ok {

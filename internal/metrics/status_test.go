@@ -130,6 +130,29 @@ func TestStatusRates(t *testing.T) {
 	}
 }
 
+// TestStatusWarmupNodeSharingAName: a node kept for warm-up with the name
+// of a configured node shares its series; its figures are the configured
+// node's, counted once in the pool's total, and its own row shows none.
+func TestStatusWarmupNodeSharingAName(t *testing.T) {
+	_, m := newTestMetrics(t)
+	src := twoNodeSource()
+	src.pools[0].Nodes = append(src.pools[0].Nodes, NodeStatus{Name: "a", Address: "127.0.0.1:3", State: StateWarmup})
+	a := m.Server("main", "a")
+	a.CountConnections(func() int { return 2 })
+	m.Status(src)
+	time.Sleep(300 * time.Millisecond)
+	a.Requests[0].Add(300)
+	st := m.Status(src)
+	p := st.Pools[0]
+	kept, warm := p.Nodes[0], p.Nodes[2]
+	if kept.RequestsPerSecond == 0 || kept.Connections != 2 || p.RequestsPerSecond != kept.RequestsPerSecond {
+		t.Errorf("configured node a %+v, pool %v req/s; want a's requests counted once, on it", kept, p.RequestsPerSecond)
+	}
+	if warm.RequestsPerSecond != 0 || warm.Connections != 0 || warm.State != StateWarmup {
+		t.Errorf("warm-up node named a = %+v, want no figures of its own", warm)
+	}
+}
+
 // TestStatusRateWindow: however often the status is read, the rates span
 // about the last rateWindow, not the last call.
 func TestStatusRateWindow(t *testing.T) {

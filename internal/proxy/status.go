@@ -61,10 +61,18 @@ func (p *pool) status(listen string) metrics.PoolStatus {
 	ps.ReplicationFactor = r.copies
 	p.ejectM.Lock()
 	if w := p.warm; w != nil {
+		left := math.Round(max(time.Until(w.ends).Seconds(), 0)*10) / 10
 		ps.Warmup = &metrics.WarmupStatus{
 			Ends:             w.ends.UTC(),
-			RemainingSeconds: math.Round(max(time.Until(w.ends).Seconds(), 0)*10) / 10,
+			RemainingSeconds: left,
 			KeysMovedShare:   math.Round(w.moved*1e4) / 1e4,
+		}
+		// The nodes the reload removed are still read until the window
+		// ends; they own no part of the ring.
+		for _, n := range w.removed {
+			ps.Nodes = append(ps.Nodes, metrics.NodeStatus{
+				Name: n.name, Address: n.cfg.Addr, State: metrics.StateWarmup, WarmupRemainingSeconds: &left,
+			})
 		}
 	}
 	p.ejectM.Unlock()
