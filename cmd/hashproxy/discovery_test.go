@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -186,5 +187,50 @@ func TestServeDiscoveryFailsAtStart(t *testing.T) {
 	out, err := exec.Command(hashproxyBinary(t), "serve", "--config", path).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `pool "main": discovery: dns+missing.test:11211:1: A/AAAA lookup of missing.test`) {
 		t.Errorf("got %v\n%s", err, out)
+	}
+}
+
+// TestServeLookupsFromFlags runs the binary without a file, its pool built
+// from --server entries of every kind the file's servers list takes (an
+// SRV lookup, an A lookup, an address) and --discovery-resolver: keys are
+// placed over the nodes found by the names the lookups give them.
+func TestServeLookupsFromFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts memcached processes")
+	}
+	d := testenv.StartDNS(t)
+	mc := []*testenv.Process{testenv.StartMemcached(t), testenv.StartMemcached(t), testenv.StartMemcached(t), testenv.StartMemcached(t)}
+	n0, n1 := namedNode{"mc-0.mc.test", mc[0]}, namedNode{"mc-1.mc.test", mc[1]}
+	const name = "_memcache._tcp.mc.test"
+	d.Set(t, name, srvRecord(n0), srvRecord(n1))
+	d.Set(t, n0.name, "A 127.0.0.1")
+	d.Set(t, n1.name, "A 127.0.0.1")
+	d.Set(t, "nodes.test", "A 127.0.0.1")
+	addr, admin := "127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)), "127.0.0.1:"+strconv.Itoa(testenv.FreePort(t))
+	rp := runServe(t, []string{"--listen", addr, "--admin-listen", admin, "--discovery-resolver", d.Addr,
+		"--server", "dnssrv+" + name, "--server", "dns+nodes.test:" + strconv.Itoa(mc[2].Port), "--server", mc[3].Addr}, addr, admin)
+	rp.admin = admin
+	waitMetric(t, rp.admin, `hashproxy_discovered_servers{pool="default"}`, 3)
+	checkNamedPlacement(t, rp.addr, "flags:", []namedNode{n0, n1, {"", mc[2]}, {"", mc[3]}})
+}
+
+// TestServeLookupFlagsRefused checks that a --server entry the file would
+// refuse is a usage error with the file's reason, and that
+// --discovery-resolver belongs to a pool built from flags.
+func TestServeLookupFlagsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--server", "dns+nodes.test:11211:1 name"}, "leave out the name"},
+		{[]string{"--server", "dnssrv+10.0.0.1"}, `want "dnssrv+_service._proto.name[:weight]"`},
+		{[]string{"--server", "dns+nodes.test:11211", "--discovery-resolver", "nodes.test"}, `discovery_resolver: "nodes.test" is not an ip:port`},
+		{[]string{"--config", "hashproxy.yaml", "--discovery-resolver", "127.0.0.1:53"}, "cannot be used with --config"},
+	} {
+		_, _, err := runCmd(t, append([]string{"serve"}, tc.args...)...)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want a usage error with %q", tc.args, err, tc.want)
+		}
 	}
 }

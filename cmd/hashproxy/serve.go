@@ -28,6 +28,7 @@ type serveOptions struct {
 	configPath   string
 	listen       string
 	servers      []string
+	resolver     string
 	overrides    overrideFlags
 	drainTimeout time.Duration
 	cpus         int
@@ -45,7 +46,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the proxy",
 		Long: `Run the proxy with the pools of a configuration file (hashproxy's own format
 or a twemproxy nutcracker.yml), or, without a file, one pool from --listen and
---server flags.
+--server flags (each --server an entry of the file's servers list: an address
+or a dns+/dnssrv+ lookup, with --discovery-resolver for its DNS server).
 
 SIGHUP re-reads the file (the flags given still override it) and applies it
 without closing client connections: servers added, removed or reweighted,
@@ -89,7 +91,8 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.configPath, "config", "c", "", "configuration file (native YAML or twemproxy nutcracker.yml)")
 	f.StringVar(&o.listen, "listen", config.DefaultListen, "without --config: address the pool listens on, host:port or a Unix socket's path")
-	f.StringArrayVar(&o.servers, "server", nil, "without --config: a memcached server as host:port[:weight] [name] (repeatable)")
+	f.StringArrayVar(&o.servers, "server", nil, "without --config: a memcached server as host:port[:weight] [name], or a lookup dns+HOST:PORT[:WEIGHT] or dnssrv+NAME[:WEIGHT] (repeatable)")
+	f.StringVar(&o.resolver, "discovery-resolver", "", "without --config: ip:port of the DNS server the --server lookups ask (default: the system's resolver)")
 	o.overrides.register(f)
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long to wait for in-flight requests")
 	f.BoolVar(&o.watchConfig, "watch-config", false, "with --config: apply a change to the file as SIGHUP does")
@@ -102,8 +105,8 @@ requests already sent (up to --drain-timeout), then exits 0.`,
 func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
 	flags := cmd.Flags()
 	switch {
-	case o.configPath != "" && (flags.Changed("listen") || flags.Changed("server")):
-		return nil, errors.New("--listen and --server build a configuration; they cannot be used with --config")
+	case o.configPath != "" && (flags.Changed("listen") || flags.Changed("server") || flags.Changed("discovery-resolver")):
+		return nil, errors.New("--listen, --server and --discovery-resolver build a configuration; they cannot be used with --config")
 	case o.configPath != "":
 		return config.Load(o.configPath, o.overrides.apply)
 	case o.watchConfig:
@@ -114,12 +117,11 @@ func (o *serveOptions) config(cmd *cobra.Command) (*config.Config, error) {
 	cfg := config.Default()
 	pool := config.DefaultPool()
 	pool.Listen = o.listen
+	pool.DiscoveryResolver = o.resolver
 	for _, s := range o.servers {
-		srv, err := config.ParseServer(s)
-		if err != nil {
+		if err := pool.AddServer(s); err != nil {
 			return nil, err
 		}
-		pool.Servers = append(pool.Servers, srv)
 	}
 	cfg.Pools = []config.Pool{pool}
 	o.overrides.apply(&cfg)

@@ -55,6 +55,35 @@ func isLookup(s string) bool {
 	return strings.HasPrefix(s, "dns+") || strings.HasPrefix(s, "dnssrv+")
 }
 
+// AddServer adds one entry of a servers list to the pool, read as the
+// configuration file reads it: an address ("host:port[:weight] [name]",
+// "/path[:weight] [name]") goes to Servers, a lookup
+// ("dns+HOST:PORT[:WEIGHT]", "dnssrv+NAME[:WEIGHT]") to Lookups. Ranges
+// are checked by Validate, not here.
+func (p *Pool) AddServer(entry string) error {
+	srv, l, lookup, err := parseEntry(entry)
+	switch {
+	case err != nil:
+		return fmt.Errorf("config: %w", err)
+	case lookup:
+		p.Lookups = append(p.Lookups, l)
+	default:
+		p.Servers = append(p.Servers, srv)
+	}
+	return nil
+}
+
+// parseEntry parses one entry of a servers list: an address, or, when
+// lookup is true, a lookup.
+func parseEntry(entry string) (srv Server, l Lookup, lookup bool, err error) {
+	if isLookup(entry) {
+		l, err = parseLookup(entry)
+		return Server{}, l, true, err
+	}
+	srv, err = parseServer(entry)
+	return srv, Lookup{}, false, err
+}
+
 // ParseLookup parses a servers entry that names a lookup:
 // "dns+HOST:PORT[:WEIGHT]" or "dnssrv+NAME[:WEIGHT]". A missing weight is
 // 1. Ranges are checked by Validate, not here.

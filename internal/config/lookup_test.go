@@ -141,3 +141,41 @@ func TestParseDiscoveryProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolAddServer checks that AddServer reads each servers entry as a
+// configuration file's servers list does, and refuses what the file does.
+func TestPoolAddServer(t *testing.T) {
+	entries := []string{
+		"127.0.0.1:11211:2 first",
+		"dns+memcached.cache.svc:11211",
+		"[::1]:11212",
+		"dnssrv+_memcache._tcp.mc.test:3",
+		"/run/memcached.sock:1",
+	}
+	src := "pools:\n  a:\n    servers:\n"
+	for _, e := range entries {
+		src += "      - '" + e + "'\n"
+	}
+	cfg, err := Parse("f", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Pool
+	for _, e := range entries {
+		if err := p.AddServer(e); err != nil {
+			t.Fatalf("AddServer(%q): %v", e, err)
+		}
+	}
+	want := cfg.Pools[0]
+	if !reflect.DeepEqual(p.Servers, want.Servers) || !reflect.DeepEqual(p.Lookups, want.Lookups) {
+		t.Errorf("AddServer: servers %+v, lookups %+v\nthe file: servers %+v, lookups %+v", p.Servers, p.Lookups, want.Servers, want.Lookups)
+	}
+	if len(p.Servers) != 3 || len(p.Lookups) != 2 {
+		t.Errorf("got %d servers and %d lookups, want 3 and 2", len(p.Servers), len(p.Lookups))
+	}
+	for _, bad := range []string{"dns+h:1:1 name", "dnssrv+10.0.0.1", "127.0.0.1", "h:1:x"} {
+		if err := p.AddServer(bad); err == nil || !strings.HasPrefix(err.Error(), "config: ") {
+			t.Errorf("AddServer(%q) = %v, want a config error", bad, err)
+		}
+	}
+}

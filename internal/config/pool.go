@@ -134,23 +134,17 @@ func (d *decoder) servers(e entry, pool string, lookups []Lookup) ([]Server, []L
 			d.problem(n, pool, "servers: each must be \"host:port:weight [name]\"")
 			continue
 		}
-		if isLookup(n.Value) {
-			l, err := parseLookup(n.Value)
-			if err != nil {
-				d.problem(n, pool, "%v", err)
-				continue
-			}
+		s, l, lookup, err := parseEntry(n.Value)
+		switch {
+		case err != nil:
+			d.problem(n, pool, "%v", err)
+		case lookup:
 			d.mark(n, "pools", pool, "lookups", strconv.Itoa(len(lookups)))
 			lookups = append(lookups, l)
-			continue
+		default:
+			d.mark(n, "pools", pool, "servers", strconv.Itoa(len(out)))
+			out = append(out, s)
 		}
-		s, err := parseServer(n.Value)
-		if err != nil {
-			d.problem(n, pool, "%v", err)
-			continue
-		}
-		d.mark(n, "pools", pool, "servers", strconv.Itoa(len(out)))
-		out = append(out, s)
 	}
 	return out, lookups
 }
