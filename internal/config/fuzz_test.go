@@ -96,12 +96,12 @@ func FuzzParseLookup(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		l, err := ParseLookup(s)
+		l, err := parseLookup(s)
 		if err != nil {
 			return
 		}
 		// What parsed must read back the same when written out again.
-		back, err := ParseLookup(l.String())
+		back, err := parseLookup(l.String())
 		if err != nil || back != l {
 			t.Fatalf("%q parsed to %+v, which writes as %q and reads back as %+v, %v", s, l, l.String(), back, err)
 		}

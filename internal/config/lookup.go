@@ -84,18 +84,9 @@ func parseEntry(entry string) (srv Server, l Lookup, lookup bool, err error) {
 	return srv, Lookup{}, false, err
 }
 
-// ParseLookup parses a servers entry that names a lookup:
+// parseLookup parses a servers entry that names a lookup:
 // "dns+HOST:PORT[:WEIGHT]" or "dnssrv+NAME[:WEIGHT]". A missing weight is
 // 1. Ranges are checked by Validate, not here.
-func ParseLookup(s string) (Lookup, error) {
-	l, err := parseLookup(s)
-	if err != nil {
-		return Lookup{}, fmt.Errorf("config: %w", err)
-	}
-	return l, nil
-}
-
-// parseLookup is ParseLookup with errors that are not package-prefixed.
 func parseLookup(s string) (Lookup, error) {
 	entry := strings.TrimSpace(s)
 	if strings.ContainsAny(entry, " \t") {

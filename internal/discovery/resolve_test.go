@@ -16,11 +16,9 @@ func pool(d *testenv.DNS, entries ...string) config.Pool {
 	p := config.DefaultPool()
 	p.DiscoveryResolver = d.Addr
 	for _, e := range entries {
-		l, err := config.ParseLookup(e)
-		if err != nil {
+		if err := p.AddServer(e); err != nil {
 			panic(err)
 		}
-		p.Lookups = append(p.Lookups, l)
 	}
 	return p
 }
